@@ -1,0 +1,8 @@
+from .loading import LoadImageFromFileSafe, decode_image
+from .processing import (CoupledRandomResizedCrop, CV2ColorJitter, CV2GaussianBlur,
+                         MultiGrainCorrespondences, adjust_hue, box_iou_xywh)
+
+__all__ = [
+    'LoadImageFromFileSafe', 'decode_image', 'CoupledRandomResizedCrop', 'CV2ColorJitter',
+    'CV2GaussianBlur', 'MultiGrainCorrespondences', 'adjust_hue', 'box_iou_xywh'
+]

@@ -1,0 +1,3 @@
+from .multi_grain_head import MultiGrainContrastHead
+
+__all__ = ['MultiGrainContrastHead']

@@ -1,0 +1,3 @@
+from .multi_grain_neck import MultiGrainNeck
+
+__all__ = ['MultiGrainNeck']

@@ -1,0 +1,3 @@
+from .mgc import MGC
+
+__all__ = ['MGC']

@@ -1,0 +1,4 @@
+from .correspondence import (GRAIN_DEFAULTS, GrainCorrespondences,
+                             grain_correspondences)
+
+__all__ = ['GRAIN_DEFAULTS', 'GrainCorrespondences', 'grain_correspondences']

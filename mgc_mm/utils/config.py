@@ -1,0 +1,89 @@
+"""Config handling shared by ``tools/train.py`` and ``tools/test.py``."""
+import os.path as osp
+from typing import Any, Dict, Optional
+
+import torch
+from mmengine.config import Config, ConfigDict
+
+# --amp maps a plain optimizer wrapper to its mixed-precision twin.
+AMP_WRAPPERS = {
+    'OptimWrapper': 'AmpOptimWrapper',
+    'PerParamClipOptimWrapper': 'PerParamClipAmpOptimWrapper',
+}
+
+
+def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]], source: str) -> None:
+    """Refuse ``--cfg-options`` keys that do not exist in the config.
+
+    mmengine merges unknown keys silently, so a typo (``model.backbon.arch=...``,
+    ``train_cfg.max_epoch=5``) would be ignored or fail late. Every intermediate
+    key must exist; a new leaf is only accepted inside a dict that builds a
+    registered object (it has a ``type``), where it becomes a constructor argument
+    and a wrong name fails at build time with the class named.
+    """
+    for key in options or {}:
+        node: Any = cfg
+        parts = key.split('.')
+        for depth, part in enumerate(parts):
+            here = '.'.join(parts[:depth + 1])
+            if isinstance(node, (list, tuple)) and part.isdigit():
+                if int(part) >= len(node):
+                    raise KeyError(f'--cfg-options key {key!r}: index {here!r} is out of '
+                                   f'range in config {source}')
+                node = node[int(part)]
+                continue
+            if not isinstance(node, dict):
+                raise KeyError(f'--cfg-options key {key!r}: {".".join(parts[:depth])!r} '
+                               f'is not a dict in config {source}')
+            if part not in node:
+                leaf_of_object = depth == len(parts) - 1 and 'type' in node
+                if not leaf_of_object:
+                    raise KeyError(f'--cfg-options key {key!r}: {here!r} does not exist in '
+                                   f'config {source}')
+                break
+            node = node[part]
+
+
+def adapt_cfg_to_cpu(cfg: Config, launcher: str) -> None:
+    """Make a GPU config run on CPU processes, also under DDP (gloo).
+
+    Single-process runs need nothing: mmengine turns SyncBN into BN itself.
+    Distributed runs use gloo and :class:`CPUDistributedDataParallel` (SyncBN -> BN,
+    no device ids). mmengine's launcher calls ``torch.cuda.set_device``
+    unconditionally, which a CUDA build of torch refuses on a machine without a
+    GPU, so that call is made a no-op here.
+    """
+    if torch.cuda.is_available() or launcher == 'none':
+        return
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg.backend = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict()
+    if wrapper.get('type', 'MMDistributedDataParallel') != 'MMDistributedDataParallel':
+        raise ValueError(f'cannot run model_wrapper_cfg type {wrapper["type"]!r} on CPU')
+    wrapper['type'] = 'CPUDistributedDataParallel'
+    cfg.model_wrapper_cfg = wrapper
+    torch.cuda.set_device = lambda device: None
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch the optimizer wrapper to mixed precision (``--amp``)."""
+    wrapper = cfg.optim_wrapper
+    kind = wrapper.get('type', 'OptimWrapper')
+    if kind in AMP_WRAPPERS.values():
+        return
+    if kind not in AMP_WRAPPERS:
+        raise ValueError(f'--amp: no mixed-precision version of optim_wrapper type {kind!r}')
+    wrapper.type = AMP_WRAPPERS[kind]
+    wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with an error that names the file."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'config file {path!r} does not exist')
+    return Config.fromfile(path)
