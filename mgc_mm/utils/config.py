@@ -21,8 +21,9 @@ def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]], source: st
     registered object (it has a ``type``), where it becomes a constructor argument
     and a wrong name fails at build time with the class named.
     """
+    tree = cfg.to_dict()
     for key in options or {}:
-        node: Any = cfg
+        node: Any = tree
         parts = key.split('.')
         for depth, part in enumerate(parts):
             here = '.'.join(parts[:depth + 1])

@@ -1,6 +1,6 @@
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
-
-from mgc_mm.registry import MODEL_WRAPPERS
+# mmengine's Runner looks wrappers up in the root registry, whatever the scope.
+from mmengine.registry import MODEL_WRAPPERS
 
 
 @MODEL_WRAPPERS.register_module()
@@ -15,4 +15,5 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
 
     def __init__(self, module, **kwargs) -> None:
         kwargs['device_ids'] = None
+        kwargs.setdefault('broadcast_buffers', False)  # as mmengine's default wrapper
         super().__init__(module=revert_sync_batchnorm(module), **kwargs)

@@ -3,7 +3,7 @@ from typing import Dict, List, Optional, Union
 
 import torch
 from mmengine.logging import MessageHub
-from mmpretrain.models import BaseSelfSupervisor, CosineEMA
+from mmpretrain.models import BaseSelfSupervisor, CosineEMA, MoCoV3ViT
 from mmpretrain.structures import DataSample
 from torch import nn
 
@@ -53,6 +53,11 @@ class MGC(BaseSelfSupervisor):
             raise ValueError(f'neck grains {self.neck.grains} differ from head grains '
                              f'{self.head.grains}')
         self.view_size = view_size
+        if isinstance(self.backbone, MoCoV3ViT):
+            # MoCoV3ViT fixes its sin-cos position embedding only in init_weights,
+            # which runs after DDP has registered the parameters: freeze it now so
+            # that DDP never waits for a gradient that will not come.
+            self.backbone.pos_embed.requires_grad_(False)
         # The target copies the backbone and the projectors; CosineEMA copies the
         # online weights exactly on its first update, so both branches start equal.
         self.momentum_encoder = CosineEMA(
