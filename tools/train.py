@@ -16,8 +16,9 @@ from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
 import mgc_mm  # noqa: E402,F401  (registers modules, checkpoint I/O)
-from mgc_mm.utils import (adapt_cfg_to_cpu, check_cfg_options,  # noqa: E402
-                          default_work_dir, enable_amp, load_config)
+from mgc_mm.utils import (PRETRAINED_PREFIXES, adapt_cfg_to_cpu,  # noqa: E402
+                          check_cfg_options, default_work_dir, enable_amp, load_config,
+                          set_pretrained)
 
 
 def parse_args(argv=None):
@@ -36,6 +37,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config keys, e.g. train_cfg.max_epochs=2 (keys must exist)')
+    parser.add_argument(
+        '--pretrained', metavar='CKPT',
+        help='fine-tuning: mgc_mm pretraining checkpoint for model.backbone.init_cfg')
+    parser.add_argument(
+        '--pretrained-branch', choices=list(PRETRAINED_PREFIXES), default=None,
+        help='fine-tuning: load the online (default) or the momentum backbone')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -49,6 +56,7 @@ def build_cfg(args):
     check_cfg_options(cfg, args.cfg_options, args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    set_pretrained(cfg, args.pretrained, args.pretrained_branch, args.config)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -88,3 +88,27 @@ def load_config(path: str) -> Config:
     if not osp.isfile(path):
         raise FileNotFoundError(f'config file {path!r} does not exist')
     return Config.fromfile(path)
+
+
+# Where a backbone lives in an mgc_mm pretraining checkpoint.
+PRETRAINED_PREFIXES = {
+    'online': 'backbone.',
+    'momentum': 'momentum_encoder.module.backbone.',
+}
+
+
+def set_pretrained(cfg: Config, checkpoint: Optional[str], branch: Optional[str],
+                   source: str) -> None:
+    """Point ``model.backbone.init_cfg`` at an mgc_mm checkpoint (``--pretrained``)."""
+    if checkpoint is None and branch is None:
+        return
+    init_cfg = cfg.get('model', {}).get('backbone', {}).get('init_cfg')
+    if not isinstance(init_cfg, dict) or init_cfg.get('type') != 'Pretrained':
+        raise KeyError(f'--pretrained: config {source} has no '
+                       "model.backbone.init_cfg of type 'Pretrained'")
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(f'--pretrained checkpoint {checkpoint!r} does not exist')
+        init_cfg['checkpoint'] = checkpoint
+    if branch is not None:
+        init_cfg['prefix'] = PRETRAINED_PREFIXES[branch]

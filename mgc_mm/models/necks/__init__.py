@@ -1,3 +1,4 @@
 from .multi_grain_neck import MultiGrainNeck
+from .sequential_neck import SequentialNeck
 
-__all__ = ['MultiGrainNeck']
+__all__ = ['MultiGrainNeck', 'SequentialNeck']

@@ -3,7 +3,7 @@
 _base_ = ['../../../configs/mgc/mgc_vit-small-p16_1xb8-3e_coco-demo.py']
 
 model = dict(
-    backbone=dict(arch=dict(embed_dims=64, num_layers=2, num_heads=8, feedforward_channels=128),
+    backbone=dict(arch=dict(embed_dims=64, num_layers=4, num_heads=8, feedforward_channels=128),
                   drop_path_rate=0.),
     neck=dict(projector=dict(in_channels=64, hid_channels=96, out_channels=32)),
     head=dict(predictor=dict(in_channels=32, hid_channels=96, out_channels=32)))

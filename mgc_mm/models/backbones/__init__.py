@@ -1,0 +1,3 @@
+from .mgc_vit import MGCViT
+
+__all__ = ['MGCViT']
