@@ -33,3 +33,33 @@ def _register():
     import mgc_mm  # noqa: F401
     from mmengine.registry import init_default_scope
     init_default_scope('mmpretrain')
+
+
+def _train(config, work_dir, *options):
+    import subprocess
+    import sys
+    cmd = [sys.executable, osp.join(REPO, 'tools', 'train.py'), config, '--work-dir',
+           str(work_dir), '--cfg-options', 'train_cfg.max_epochs=1', *options]
+    res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=900,
+                         env=dict(__import__('os').environ, OMP_NUM_THREADS='2'))
+    assert res.returncode == 0, res.stderr[-3000:]
+    return osp.join(str(work_dir), 'epoch_1.pth')
+
+
+@pytest.fixture(scope='session')
+def tiny_mgc_checkpoint(tmp_path_factory):
+    """A checkpoint written by tools/train.py pretraining the tiny MGC config."""
+    return _train(TINY_CONFIG, tmp_path_factory.mktemp('tiny_mgc'))
+
+
+@pytest.fixture(scope='session')
+def vit_s_mgc_checkpoint(tmp_path_factory):
+    """A checkpoint of the MGC demo pretraining (ViT-S/16, 8 heads): one iteration, with
+    narrower projection heads so that it is quick to write; the backbone is the real one."""
+    return _train(
+        osp.join(REPO, 'configs', 'mgc', 'mgc_vit-small-p16_1xb8-3e_coco-demo.py'),
+        tmp_path_factory.mktemp('vit_s_mgc'),
+        'model.neck.projector.hid_channels=64', 'model.neck.projector.out_channels=32',
+        'model.head.predictor.in_channels=32', 'model.head.predictor.hid_channels=64',
+        'model.head.predictor.out_channels=32', 'train_dataloader.dataset.indices=8',
+        'train_dataloader.num_workers=0')

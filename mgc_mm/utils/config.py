@@ -5,6 +5,8 @@ from typing import Any, Dict, Optional
 import torch
 from mmengine.config import Config, ConfigDict
 
+from .checkpoint_convert import MOMENTUM_PREFIX, ONLINE_PREFIX
+
 # --amp maps a plain optimizer wrapper to its mixed-precision twin.
 AMP_WRAPPERS = {
     'OptimWrapper': 'AmpOptimWrapper',
@@ -91,10 +93,7 @@ def load_config(path: str) -> Config:
 
 
 # Where a backbone lives in an mgc_mm pretraining checkpoint.
-PRETRAINED_PREFIXES = {
-    'online': 'backbone.',
-    'momentum': 'momentum_encoder.module.backbone.',
-}
+PRETRAINED_PREFIXES = {'online': ONLINE_PREFIX, 'momentum': MOMENTUM_PREFIX}
 
 
 def set_pretrained(cfg: Config, checkpoint: Optional[str], branch: Optional[str],

@@ -1,0 +1,125 @@
+"""Key layouts of ViT checkpoints: timm <-> mmpretrain, and the official MGC release.
+
+The official MGC checkpoints hold timm ViTs under ``base_encoder.`` (online) and
+``momentum_encoder.`` (momentum), possibly behind ``module.`` and a ``state_dict`` /
+``model`` entry. mgc_mm keeps mmpretrain's names under ``backbone.`` and
+``momentum_encoder.module.backbone.``.
+"""
+import re
+from typing import Dict, List, Tuple
+
+import torch
+
+# (timm pattern, mmpretrain replacement); applied to keys without prefix.
+_TIMM_TO_MMPRETRAIN: List[Tuple[str, str]] = [
+    (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
+    (r'^blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
+    (r'^blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
+    (r'^blocks\.(\d+)\.attn\.qkv\.', r'layers.\1.attn.qkv.'),
+    (r'^blocks\.(\d+)\.attn\.proj\.', r'layers.\1.attn.proj.'),
+    (r'^blocks\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
+    (r'^blocks\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
+    (r'^norm\.', 'ln1.'),
+    (r'^(cls_token|pos_embed)$', r'\1'),
+]
+_MMPRETRAIN_TO_TIMM: List[Tuple[str, str]] = [
+    (r'^patch_embed\.projection\.', 'patch_embed.proj.'),
+    (r'^layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
+    (r'^layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
+    (r'^layers\.(\d+)\.attn\.qkv\.', r'blocks.\1.attn.qkv.'),
+    (r'^layers\.(\d+)\.attn\.proj\.', r'blocks.\1.attn.proj.'),
+    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
+    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
+    (r'^ln1\.', 'norm.'),
+    (r'^(cls_token|pos_embed)$', r'\1'),
+]
+
+ONLINE_PREFIX = 'backbone.'
+MOMENTUM_PREFIX = 'momentum_encoder.module.backbone.'
+
+
+def _rename(state: Dict[str, torch.Tensor], rules, what: str
+            ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    out, left = {}, []
+    for key, value in state.items():
+        for pattern, repl in rules:
+            new, n = re.subn(pattern, repl, key)
+            if n:
+                if new in out:
+                    raise KeyError(f'{what}: two keys map to {new!r}')
+                out[new] = value
+                break
+        else:
+            left.append(key)
+    return out, left
+
+
+def timm_vit_to_mmpretrain(state: Dict[str, torch.Tensor], strict: bool = True
+                           ) -> Dict[str, torch.Tensor]:
+    """timm ``VisionTransformer`` keys -> mmpretrain ``VisionTransformer`` keys.
+
+    With ``strict``, a key that is not part of the ViT backbone is an error (pass
+    only the backbone's keys); otherwise such keys are dropped.
+    """
+    out, left = _rename(state, _TIMM_TO_MMPRETRAIN, 'timm -> mmpretrain')
+    if left and strict:
+        raise KeyError(f'keys that are not timm ViT backbone keys: {left}')
+    return out
+
+
+def mmpretrain_vit_to_timm(state: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+    """mmpretrain ``VisionTransformer`` keys -> timm ``VisionTransformer`` keys."""
+    out, left = _rename(state, _MMPRETRAIN_TO_TIMM, 'mmpretrain -> timm')
+    if left:
+        raise KeyError(f'keys that are not mmpretrain ViT backbone keys: {left}')
+    return out
+
+
+def _unwrap(ckpt: dict) -> Dict[str, torch.Tensor]:
+    for key in ('state_dict', 'model'):
+        if isinstance(ckpt.get(key), dict):
+            ckpt = ckpt[key]
+    return {k[len('module.'):] if k.startswith('module.') else k: v for k, v in ckpt.items()}
+
+
+def _split(state: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+
+
+def official_mgc_to_mgc_mm(ckpt: dict) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """Official MGC release checkpoint -> mgc_mm state dict (backbones only).
+
+    Returns:
+        the state dict with ``backbone.*`` (from ``base_encoder.``) and
+        ``momentum_encoder.module.backbone.*`` (from ``momentum_encoder.``), and the
+        names of the keys not converted (projection / prediction heads, whose
+        layout differs from mgc_mm's and which fine-tuning does not use).
+    """
+    state = _unwrap(ckpt)
+    out: Dict[str, torch.Tensor] = {}
+    skipped: List[str] = []
+    found = False
+    for src, dst in (('base_encoder.', ONLINE_PREFIX), ('momentum_encoder.', MOMENTUM_PREFIX)):
+        part = _split(state, src)
+        if not part:
+            continue
+        found = True
+        converted, left = _rename(part, _TIMM_TO_MMPRETRAIN, f'{src} -> {dst}')
+        out.update({dst + k: v for k, v in converted.items()})
+        skipped += [src + k for k in left]
+    if not found:
+        raise KeyError('not an official MGC checkpoint: no key starts with base_encoder. or '
+                       f'momentum_encoder. (first keys: {list(state)[:5]})')
+    skipped += [k for k in state if not k.startswith(('base_encoder.', 'momentum_encoder.'))]
+    return out, skipped
+
+
+def mgc_mm_to_timm(ckpt: dict, branch: str = 'online') -> Dict[str, torch.Tensor]:
+    """The online or momentum backbone of an mgc_mm checkpoint as a timm ViT state dict."""
+    prefixes = {'online': ONLINE_PREFIX, 'momentum': MOMENTUM_PREFIX}
+    if branch not in prefixes:  # same names as tools/train.py --pretrained-branch
+        raise ValueError(f"branch must be 'online' or 'momentum', got {branch!r}")
+    part = _split(_unwrap(ckpt), prefixes[branch])
+    if not part:
+        raise KeyError(f'no key starts with {prefixes[branch]!r}: not an mgc_mm checkpoint')
+    return mmpretrain_vit_to_timm(part)
