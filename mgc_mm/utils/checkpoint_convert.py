@@ -10,29 +10,30 @@ from typing import Dict, List, Tuple
 
 import torch
 
-# (timm pattern, mmpretrain replacement); applied to keys without prefix.
-_TIMM_TO_MMPRETRAIN: List[Tuple[str, str]] = [
-    (r'^patch_embed\.proj\.', 'patch_embed.projection.'),
-    (r'^blocks\.(\d+)\.norm1\.', r'layers.\1.ln1.'),
-    (r'^blocks\.(\d+)\.norm2\.', r'layers.\1.ln2.'),
-    (r'^blocks\.(\d+)\.attn\.qkv\.', r'layers.\1.attn.qkv.'),
-    (r'^blocks\.(\d+)\.attn\.proj\.', r'layers.\1.attn.proj.'),
-    (r'^blocks\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
-    (r'^blocks\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
-    (r'^norm\.', 'ln1.'),
-    (r'^(cls_token|pos_embed)$', r'\1'),
+# timm name <-> mmpretrain name of every ViT backbone tensor group; {i} is a block index.
+_KEY_PAIRS: List[Tuple[str, str]] = [
+    ('patch_embed.proj.', 'patch_embed.projection.'),
+    ('blocks.{i}.norm1.', 'layers.{i}.ln1.'),
+    ('blocks.{i}.norm2.', 'layers.{i}.ln2.'),
+    ('blocks.{i}.attn.qkv.', 'layers.{i}.attn.qkv.'),
+    ('blocks.{i}.attn.proj.', 'layers.{i}.attn.proj.'),
+    ('blocks.{i}.mlp.fc1.', 'layers.{i}.ffn.layers.0.0.'),
+    ('blocks.{i}.mlp.fc2.', 'layers.{i}.ffn.layers.1.'),
+    ('norm.', 'ln1.'),
+    ('cls_token', 'cls_token'),
+    ('pos_embed', 'pos_embed'),
 ]
-_MMPRETRAIN_TO_TIMM: List[Tuple[str, str]] = [
-    (r'^patch_embed\.projection\.', 'patch_embed.proj.'),
-    (r'^layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
-    (r'^layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
-    (r'^layers\.(\d+)\.attn\.qkv\.', r'blocks.\1.attn.qkv.'),
-    (r'^layers\.(\d+)\.attn\.proj\.', r'blocks.\1.attn.proj.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
-    (r'^ln1\.', 'norm.'),
-    (r'^(cls_token|pos_embed)$', r'\1'),
-]
+
+
+def _rule(src: str, dst: str) -> Tuple[str, str]:
+    """(regex, replacement) of a template pair: a template ending in '.' renames a key
+    prefix, any other template must match the whole key."""
+    pattern = '^' + re.escape(src).replace(r'\{i\}', r'(\d+)')
+    return pattern + ('' if src.endswith('.') else '$'), dst.replace('{i}', r'\1')
+
+
+_TIMM_TO_MMPRETRAIN = [_rule(t, m) for t, m in _KEY_PAIRS]
+_MMPRETRAIN_TO_TIMM = [_rule(m, t) for t, m in _KEY_PAIRS]
 
 ONLINE_PREFIX = 'backbone.'
 MOMENTUM_PREFIX = 'momentum_encoder.module.backbone.'

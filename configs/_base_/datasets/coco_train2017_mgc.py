@@ -8,6 +8,7 @@ data_preprocessor = dict(
     to_rgb=True)
 
 # Images are BGR until the data preprocessor: grayscale weights in BGR order.
+# View 1: colour jitter p = 0.8, grayscale p = 0.2, blur p = 1.0, no solarize.
 view_pipeline1 = [
     dict(type='RandomApply', prob=0.8, transforms=[
         dict(type='CV2ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)]),
@@ -15,11 +16,8 @@ view_pipeline1 = [
          channel_weights=(0.114, 0.587, 0.2989)),
     dict(type='CV2GaussianBlur', sigma_range=(0.1, 2.0), prob=1.0),
 ]
-view_pipeline2 = [
-    dict(type='RandomApply', prob=0.8, transforms=[
-        dict(type='CV2ColorJitter', brightness=0.4, contrast=0.4, saturation=0.2, hue=0.1)]),
-    dict(type='RandomGrayscale', prob=0.2, keep_channels=True,
-         channel_weights=(0.114, 0.587, 0.2989)),
+# View 2: the same jitter and grayscale, blur p = 0.1, solarize p = 0.2 (asymmetric).
+view_pipeline2 = view_pipeline1[:2] + [
     dict(type='CV2GaussianBlur', sigma_range=(0.1, 2.0), prob=0.1),
     dict(type='Solarize', thr=128, prob=0.2),
 ]

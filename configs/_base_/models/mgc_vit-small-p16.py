@@ -1,4 +1,20 @@
 # MGC with ViT-S/16 (8 heads), specs/mgc.md §3.
+# Per grain: Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN(no affine), no biases.
+projector = dict(
+    type='NonLinearNeck',
+    in_channels=384,
+    hid_channels=4096,
+    out_channels=128,
+    num_layers=3,
+    with_bias=False,
+    with_last_bn=True,
+    with_last_bn_affine=False,
+    with_last_bias=False,
+    with_avg_pool=False,
+    norm_cfg=dict(type='SyncBN'))
+# Per grain, online branch only: Linear-BN-ReLU-Linear-BN(no affine).
+predictor = dict(projector, in_channels=128, num_layers=2)
+
 model = dict(
     type='MGC',
     base_momentum=0.004,  # EMA m = 1 - 0.004 = 0.996, cosine to 1
@@ -19,36 +35,10 @@ model = dict(
         final_norm=True,
         out_type='featmap',
         stop_grad_conv1=False),
-    neck=dict(
-        type='MultiGrainNeck',
-        grains=(16, 32, 112),
-        patch_size=16,
-        projector=dict(
-            type='NonLinearNeck',
-            in_channels=384,
-            hid_channels=4096,
-            out_channels=128,
-            num_layers=3,
-            with_bias=False,
-            with_last_bn=True,
-            with_last_bn_affine=False,
-            with_last_bias=False,
-            with_avg_pool=False,
-            norm_cfg=dict(type='SyncBN'))),
+    neck=dict(type='MultiGrainNeck', grains=(16, 32, 112), patch_size=16, projector=projector),
     head=dict(
         type='MultiGrainContrastHead',
         grains=(16, 32, 112),
         loss_weights=(10 / 22, 10 / 22, 2 / 22),
-        predictor=dict(
-            type='NonLinearNeck',
-            in_channels=128,
-            hid_channels=4096,
-            out_channels=128,
-            num_layers=2,
-            with_bias=False,
-            with_last_bn=True,
-            with_last_bn_affine=False,
-            with_last_bias=False,
-            with_avg_pool=False,
-            norm_cfg=dict(type='SyncBN')),
+        predictor=predictor,
         loss=dict(type='InfoNCELoss', temperature=0.1, reduction='mean')))

@@ -21,6 +21,10 @@ mgc_vit_s16 = dict(
         checkpoint='work_dirs/mgc_vit-small-p16_8xb32-amp-coslr-800e_coco/epoch_800.pth',
         prefix='backbone.'))
 mgc_embed_dims = 384
+# Strides 4/8/16/32 from the stride-16 ViT maps: ConvT-Norm-GELU-ConvT / ConvT / identity /
+# max-pool, mmseg's Feature2Pyramid (the first part of `mmpretrain.SequentialNeck`).
+mgc_pyramid = dict(type='mmseg.Feature2Pyramid', embed_dim=384, rescales=[4, 2, 1, 0.5],
+                   norm_cfg=dict(type='SyncBN', requires_grad=True))
 # No weight decay on the position embedding, class token and norm layers (paper
 # protocol): `paramwise_cfg={{_base_.mgc_vit_paramwise_cfg}}` in an optim_wrapper.
 mgc_vit_paramwise_cfg = dict(

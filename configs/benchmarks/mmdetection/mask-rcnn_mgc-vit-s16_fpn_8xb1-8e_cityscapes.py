@@ -16,11 +16,7 @@ max_epochs = 8
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=1)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=7.5e-5, betas=(0.9, 0.999), weight_decay=0.03),
-    paramwise_cfg={{_base_.mgc_vit_paramwise_cfg}})
+optim_wrapper = {{_base_.det_optim_wrapper}}
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[7], gamma=0.1),

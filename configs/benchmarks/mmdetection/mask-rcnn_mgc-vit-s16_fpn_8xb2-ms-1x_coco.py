@@ -15,11 +15,7 @@ train_pipeline = [
     dict(type='PackDetInputs'),
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=7.5e-5, betas=(0.9, 0.999), weight_decay=0.03),
-    paramwise_cfg={{_base_.mgc_vit_paramwise_cfg}})
+optim_wrapper = {{_base_.det_optim_wrapper}}
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=1000),
     dict(type='MultiStepLR', begin=0, end=12, by_epoch=True, milestones=[8, 11], gamma=0.1),

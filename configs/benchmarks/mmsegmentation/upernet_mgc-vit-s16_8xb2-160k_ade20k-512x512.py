@@ -12,8 +12,7 @@ model = dict(
     pretrained=None,
     data_preprocessor=dict(size=crop_size),
     backbone={{_base_.mgc_vit_s16}},
-    neck=dict(type='mmseg.Feature2Pyramid', embed_dim={{_base_.mgc_embed_dims}},
-              rescales=[4, 2, 1, 0.5], norm_cfg=dict(type='SyncBN', requires_grad=True)),
+    neck={{_base_.mgc_pyramid}},
     decode_head=dict(in_channels=[{{_base_.mgc_embed_dims}}] * 4, num_classes=150, channels=512),
     auxiliary_head=dict(in_channels={{_base_.mgc_embed_dims}}, num_classes=150))
 optim_wrapper = dict(

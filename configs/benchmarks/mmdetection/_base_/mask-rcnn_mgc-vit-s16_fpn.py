@@ -9,8 +9,14 @@ model = dict(
         _delete_=True,
         type='mmpretrain.SequentialNeck',
         necks=[
-            dict(type='mmseg.Feature2Pyramid', embed_dim={{_base_.mgc_embed_dims}},
-                 rescales=[4, 2, 1, 0.5], norm_cfg=dict(type='SyncBN', requires_grad=True)),
+            {{_base_.mgc_pyramid}},
             dict(type='mmdet.FPN', in_channels=[{{_base_.mgc_embed_dims}}] * 4,
                  out_channels=256, num_outs=5),
         ]))
+# AdamW lr 7.5e-5, wd 0.03, no decay on pos_embed / cls_token / norms (paper protocol);
+# children: `optim_wrapper = {{_base_.det_optim_wrapper}}` (replaces mmdet's SGD).
+det_optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=7.5e-5, betas=(0.9, 0.999), weight_decay=0.03),
+    paramwise_cfg={{_base_.mgc_vit_paramwise_cfg}})
