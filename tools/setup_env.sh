@@ -53,7 +53,7 @@ EOF
     "${PIP[@]}" install -q "torchvision==${TV}"
   else
     log "no torch found: installing torch==2.14.1 torchvision==0.29.1"
-    "${PIP[@]}" install -q torch==2.14.1 torchvision==0.29.1
+    "${PIP[@]}" install -q torch==2.14.1 torchvision==0.29.1 'setuptools<81'
   fi
 fi
 
@@ -63,10 +63,13 @@ if ! "$PY" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '$MMCV_VERSION'
   WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION-$KEY"
   mkdir -p "$WHEEL_DIR"
   if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
-    log "building mmcv $MMCV_VERSION with ops for $KEY (first setup only, ~25-35 min on 2 cores)"
+    log "building mmcv $MMCV_VERSION with ops for $KEY (first setup only, ~11-15 min on 2 cores)"
     BUILD="$(mktemp -d)"
     trap 'rm -rf "$BUILD"' EXIT
-    "${PIP[@]}" download -q --no-deps --no-binary :all: "mmcv==$MMCV_VERSION" -d "$BUILD"
+    # No build isolation: an isolated env would get setuptools >= 81, whose missing
+    # pkg_resources breaks mmcv's setup.py already while pip reads its metadata.
+    "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
+      "mmcv==$MMCV_VERSION" -d "$BUILD"
     tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
     SRC="$BUILD/mmcv-$MMCV_VERSION"
     # torch >= 2.13 headers refuse C++17; ask for C++20 instead.
@@ -92,7 +95,7 @@ if ! have mmengine mmpretrain mmdet mmseg mmpose xtcocotools pycocotools; then
     # Built from source so that it matches the installed NumPy (2.x has no binary).
     "${PIP[@]}" install -q --no-build-isolation --no-binary xtcocotools 'xtcocotools>=1.12'
   fi
-  "${PIP[@]}" install -q -r "$ROOT/requirements/mminstall.txt"
+  "${PIP[@]}" install -q -r "$ROOT/requirements/mminstall.txt" 'setuptools<81'
   "${PIP[@]}" install -q --no-deps 'mmpose>=1.3.0,<1.4.0'
 fi
 
@@ -100,7 +103,7 @@ fi
 if ! "$PY" -c 'import mgc_mm, pytest, pytest_timeout, timm' >/dev/null 2>&1 \
    || ! "$PY" -c "import mgc_mm, os, sys; sys.exit(os.path.dirname(os.path.dirname(mgc_mm.__file__)) != '$ROOT')" >/dev/null 2>&1; then
   log "installing mgc_mm (editable) and test requirements"
-  "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt"
+  "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt" 'setuptools<81'
   "${PIP[@]}" install -q --no-build-isolation --no-deps -e "$ROOT"
 fi
 

@@ -1,3 +1,4 @@
+import io
 from typing import Optional
 
 import cv2
@@ -5,7 +6,7 @@ import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmengine.logging import print_log
-from PIL import Image, ImageFile
+from PIL import Image
 
 from mgc_mm.registry import TRANSFORMS
 
@@ -26,9 +27,8 @@ def decode_image(data: bytes) -> np.ndarray:
     # IMREAD_COLOR: grey -> 3 channels, alpha dropped, CMYK -> BGR, 16 bit -> 8 bit.
     img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None
     if img is None:
-        # Formats OpenCV lacks; PIL refuses truncated files by default.
-        import io
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        # Formats OpenCV lacks; PIL refuses truncated files (unless a user turned on
+        # ImageFile.LOAD_TRUNCATED_IMAGES globally).
         with Image.open(io.BytesIO(data)) as pil:
             pil.load()
             if pil.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
