@@ -103,9 +103,6 @@ class MGC(BaseSelfSupervisor):
                                                flips[:, 1], g, view_size=self.view_size))
                 for g in self.neck.grains}
 
-    def extract_feat(self, inputs: torch.Tensor):
-        return self.backbone(inputs)
-
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """Multi-grained contrastive losses of a batch of view pairs.
