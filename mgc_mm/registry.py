@@ -6,7 +6,6 @@ find them next to mmpretrain's own backbones, necks, heads and transforms.
 Components for the downstream toolboxes register into mmdet / mmseg / mmpose
 registries in :mod:`mgc_mm.downstream`.
 """
-from mmpretrain.registry import (DATASETS, HOOKS, MODELS, OPTIM_WRAPPERS,
-                                 TRANSFORMS)
+from mmpretrain.registry import DATASETS, MODELS, OPTIM_WRAPPERS, TRANSFORMS
 
-__all__ = ['DATASETS', 'HOOKS', 'MODELS', 'OPTIM_WRAPPERS', 'TRANSFORMS']
+__all__ = ['DATASETS', 'MODELS', 'OPTIM_WRAPPERS', 'TRANSFORMS']

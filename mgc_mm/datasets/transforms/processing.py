@@ -1,4 +1,3 @@
-import math
 from typing import List, Optional, Sequence, Tuple
 
 import cv2

@@ -1,5 +1,3 @@
-from typing import Optional, Sequence, Union
-
 import torch
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader

@@ -1,5 +1,4 @@
 import copy
-import os
 from math import cos, pi
 
 import pytest
