@@ -100,7 +100,7 @@ if ! have mmengine mmpretrain mmdet mmseg mmpose xtcocotools pycocotools; then
 fi
 
 # 5. mgc_mm itself and the test requirements.
-if ! "$PY" -c 'import mgc_mm, pytest, pytest_timeout, timm' >/dev/null 2>&1 \
+if ! "$PY" -c 'import mgc_mm, pytest, pytest_timeout, timm, matplotlib, tensorboard' >/dev/null 2>&1 \
    || ! "$PY" -c "import mgc_mm, os, sys; sys.exit(os.path.dirname(os.path.dirname(mgc_mm.__file__)) != '$ROOT')" >/dev/null 2>&1; then
   log "installing mgc_mm (editable) and test requirements"
   "${PIP[@]}" install -q -r "$ROOT/requirements/tests.txt" 'setuptools<81'

@@ -1,11 +1,17 @@
 """Train any OpenMMLab config: mgc_mm pretraining, mmdet, mmseg or mmpose fine-tuning.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT] | --overwrite] [--amp]
         [--auto-scale-lr] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+
+Before the first iteration it checks every argument of the config against the class
+it builds, that an epoch has at least one batch, and that the work dir is not another
+run's (``--resume`` continues it, ``--overwrite`` starts anew there). Schedulers that
+ended with the loop follow ``--cfg-options train_cfg.max_epochs=N``.
 
 Multi-GPU / multi-node: ``tools/dist_train.sh`` (torchrun) or ``tools/slurm_train.sh``.
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import sys
@@ -17,8 +23,9 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
 import mgc_mm  # noqa: E402,F401  (registers modules, checkpoint I/O)
 from mgc_mm.utils import (PRETRAINED_PREFIXES, adapt_cfg_to_cpu,  # noqa: E402
-                          check_cfg_options, default_work_dir, enable_amp, load_config,
-                          set_pretrained)
+                          check_cfg_options, check_config_arguments, check_train_data,
+                          default_work_dir, enable_amp, load_config, prepare_work_dir,
+                          set_pretrained, sync_schedules, add_safety_hooks)
 
 
 def parse_args(argv=None):
@@ -27,8 +34,12 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='folder for logs and checkpoints')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
-        help='resume from this checkpoint, or, without a path, from the latest '
-        'checkpoint in the work dir')
+        help='resume from this checkpoint, or, without a path, from the newest complete '
+        'checkpoint in the work dir (an error if there is none)')
+    parser.add_argument(
+        '--overwrite', action='store_true',
+        help='start a new run in a work dir that holds checkpoints of another run '
+        '(refused without this flag)')
     parser.add_argument('--amp', action='store_true', help='mixed-precision training')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr linearly with the actual global batch size')
@@ -53,9 +64,11 @@ def parse_args(argv=None):
 
 def build_cfg(args):
     cfg = load_config(args.config)
+    original = copy.deepcopy(cfg)
     check_cfg_options(cfg, args.cfg_options, args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    sync_schedules(cfg, original, args.config)
     set_pretrained(cfg, args.pretrained, args.pretrained_branch, args.config)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
@@ -70,13 +83,10 @@ def build_cfg(args):
         if 'auto_scale_lr' not in cfg:
             raise KeyError(f'--auto-scale-lr: config {args.config} has no auto_scale_lr')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume checkpoint {args.resume!r} does not exist')
-        cfg.resume, cfg.load_from = True, args.resume
+    add_safety_hooks(cfg)
+    prepare_work_dir(cfg, args.resume, args.overwrite)
     adapt_cfg_to_cpu(cfg, args.launcher)
+    check_config_arguments(cfg, args.config, args.cfg_options)
     return cfg
 
 
@@ -84,6 +94,7 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_cfg(args)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+    check_train_data(runner)
     runner.train()
 
 

@@ -4,6 +4,13 @@ custom_imports = dict(imports=['mgc_mm'], allow_failed_imports=False)
 default_scope = 'mmpretrain'
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3))
+    # Writes the new checkpoint before removing old ones (tools/train.py also swaps it in
+    # for mmengine's CheckpointHook in any config). save_optimizer=False makes backbone-
+    # size checkpoints that cannot be resumed.
+    checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
+# EpochSeedHook seeds each epoch's augmentations from (seed, epoch), so a resumed run
+# repeats the uninterrupted one; ResumeScheduleHook keeps the config's schedule lengths
+# on --resume. tools/train.py adds both to any config that lacks them.
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='ResumeScheduleHook')]
 log_processor = dict(window_size=50)
 find_unused_parameters = False

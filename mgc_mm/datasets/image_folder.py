@@ -44,3 +44,30 @@ class UnlabeledImageFolder(CustomDataset):
         except RuntimeError as e:  # mmpretrain's 'Found 0 files' -> name the folder
             raise FileNotFoundError(
                 f'no image with extension {sorted(self.extensions)} under {folder!r}') from e
+
+    def __getitem__(self, idx: int) -> dict:
+        """Sample ``idx``; an unreadable file is replaced by another random one.
+
+        mmengine's loop does the same but ends, when nothing is readable, with
+        ``Cannot find valid image after 1000!``. This one says how many files were
+        tried and names them, and stops as soon as every file has failed once.
+        """
+        if self.test_mode:
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        failed: dict = {}
+        for _ in range(self.max_refetch + 1):
+            data = self.prepare_data(idx)
+            if data is not None:
+                return data
+            failed[self.get_data_info(idx)['img_path']] = None
+            if len(failed) == len(self):
+                break
+            idx = self._rand_another()
+        names = list(failed)
+        shown = ', '.join(names[:3]) + (f' and {len(names) - 3} more' if len(names) > 3 else '')
+        raise RuntimeError(
+            f'no readable image: {len(names)} of the {len(self)} files under '
+            f'{self.img_prefix!r} were tried and none could be read or processed ({shown}); '
+            'the log names the cause for each file')

@@ -21,17 +21,28 @@ from mmengine.fileio import LocalBackend, register_backend
 from mmengine.fileio import io as _fileio
 from mmengine.runner import CheckpointLoader
 
+# Temporary files are ``.{name}.{random}.tmp`` next to the target (same file system, so
+# the final rename is atomic); :class:`SafeCheckpointHook` removes leftovers at start.
+TMP_SUFFIX = '.tmp'
+
 
 def atomic_write(data: Union[bytes, str], filepath: Union[str, Path],
                  encoding: str = 'utf-8') -> None:
     """Write ``data`` to ``filepath`` so that readers see the old or the new file,
-    never a partial one."""
+    never a partial one.
+
+    Raises:
+        OSError: with the target path and the cause (``[Errno 27] File too large``,
+            ``[Errno 28] No space left on device``...); the old file, if any, is
+            untouched and the temporary file is removed.
+    """
     filepath = osp.abspath(os.fspath(filepath))
     folder = osp.dirname(filepath)
     os.makedirs(folder, exist_ok=True)
     if isinstance(data, str):
         data = data.encode(encoding)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix='.tmp', dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', suffix=TMP_SUFFIX,
+                               dir=folder)
     try:
         # mkstemp creates 0600; give the file the mode a plain open() would.
         umask = os.umask(0)
@@ -42,9 +53,11 @@ def atomic_write(data: Union[bytes, str], filepath: Union[str, Path],
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, filepath)
-    except BaseException:
+    except BaseException as e:
         if osp.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError):  # write() errors do not name the file
+            raise OSError(e.errno, f'cannot write {filepath}: {e.strerror or e}') from e
         raise
 
 

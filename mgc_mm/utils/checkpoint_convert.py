@@ -5,8 +5,10 @@ The official MGC checkpoints hold timm ViTs under ``base_encoder.`` (online) and
 ``model`` entry. mgc_mm keeps mmpretrain's names under ``backbone.`` and
 ``momentum_encoder.module.backbone.``.
 """
+import copy
 import re
-from typing import Dict, List, Tuple
+from collections import OrderedDict
+from typing import Dict, List, Optional, Tuple
 
 import torch
 
@@ -113,6 +115,61 @@ def official_mgc_to_mgc_mm(ckpt: dict) -> Tuple[Dict[str, torch.Tensor], List[st
                        f'momentum_encoder. (first keys: {list(state)[:5]})')
     skipped += [k for k in state if not k.startswith(('base_encoder.', 'momentum_encoder.'))]
     return out, skipped
+
+
+BRANCH_PREFIXES = {'online': ONLINE_PREFIX, 'momentum': MOMENTUM_PREFIX}
+
+
+def extract_backbone(ckpt: dict, branch: str = 'online', source: Optional[str] = None) -> dict:
+    """The online or momentum backbone of an mgc_mm checkpoint, alone.
+
+    The tensors are written under ``backbone.`` whatever the branch, so the result
+    loads with the default ``--pretrained`` flags (``MGCViT``'s ``prefix='backbone.'``)
+    exactly like the full checkpoint would with ``--pretrained-branch BRANCH``.
+    Optimizer, scheduler and message-hub state, the momentum copy (or the online one)
+    and the projection / prediction heads are dropped.
+
+    Args:
+        ckpt (dict): a loaded mgc_mm checkpoint (``state_dict`` / ``model`` entry or
+            a bare state dict; a ``module.`` prefix is ignored).
+        branch (str): ``'online'`` (``backbone.*``) or ``'momentum'``
+            (``momentum_encoder.module.backbone.*``). Defaults to 'online'.
+        source (str, optional): where ``ckpt`` came from, for messages and ``meta``.
+
+    Returns:
+        dict: ``state_dict`` (``backbone.*``) and ``meta``: the checkpoint's own meta
+        plus ``extract_backbone=dict(source, branch, prefix, num_tensors)``.
+
+    Raises:
+        KeyError: if no key starts with the branch's prefix (file and prefixes named).
+    """
+    if branch not in BRANCH_PREFIXES:  # same names as tools/train.py --pretrained-branch
+        raise ValueError(f"branch must be 'online' or 'momentum', got {branch!r}")
+    if not isinstance(ckpt, dict):
+        raise TypeError(f'{source or "checkpoint"}: expected a dict, got {type(ckpt).__name__}')
+    prefix = BRANCH_PREFIXES[branch]
+    part = _split(_unwrap(ckpt), prefix)
+    meta = copy.deepcopy(ckpt.get('meta')) if isinstance(ckpt.get('meta'), dict) else {}
+    if not part:
+        state = _unwrap(ckpt)
+        heads = sorted({k.split('.')[0] for k in state})
+        hint = ''
+        done = meta.get('extract_backbone')
+        if isinstance(done, dict):  # an extracted file keeps one branch under backbone.
+            hint = (f"; it is already an extracted {done.get('branch')} backbone: use "
+                    "--branch online on it")
+        raise KeyError(f'{source or "checkpoint"} has no {branch} backbone: no key starts '
+                       f'with {prefix!r} (looked in its state_dict / model entry, without a '
+                       f"'module.' prefix; branch prefixes: {BRANCH_PREFIXES}); top-level "
+                       f'names: {heads}{hint}')
+    state_dict = OrderedDict((ONLINE_PREFIX + k, v) for k, v in part.items())
+    previous = meta.get('extract_backbone')
+    if isinstance(previous, dict):  # extracting an extracted file keeps its origin
+        meta['extract_backbone'] = previous
+    else:
+        meta['extract_backbone'] = dict(source=source, branch=branch, prefix=prefix,
+                                        num_tensors=len(state_dict))
+    return dict(state_dict=state_dict, meta=meta)
 
 
 def mgc_mm_to_timm(ckpt: dict, branch: str = 'online') -> Dict[str, torch.Tensor]:

@@ -6,6 +6,8 @@ import torch
 from mmengine.config import Config, ConfigDict
 
 from .checkpoint_convert import MOMENTUM_PREFIX, ONLINE_PREFIX
+from .config_check import check_override_types
+from .work_dir import check_new_run, find_resume_checkpoint, is_complete_checkpoint
 
 # --amp maps a plain optimizer wrapper to its mixed-precision twin.
 AMP_WRAPPERS = {
@@ -25,6 +27,10 @@ def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]], source: st
     """
     tree = cfg.to_dict()
     for key in options or {}:
+        if key in ('max_epochs', 'max_iters') and isinstance(tree.get('train_cfg'), dict):
+            # A config variable: changing it after parsing changes nothing else.
+            raise KeyError(f'--cfg-options key {key!r} only sets a variable of config '
+                           f'{source}; set the loop length with train_cfg.{key}=...')
         node: Any = tree
         parts = key.split('.')
         for depth, part in enumerate(parts):
@@ -45,6 +51,7 @@ def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]], source: st
                                    f'config {source}')
                 break
             node = node[part]
+    check_override_types(tree, options or {}, source)
 
 
 def adapt_cfg_to_cpu(cfg: Config, launcher: str) -> None:
@@ -111,3 +118,67 @@ def set_pretrained(cfg: Config, checkpoint: Optional[str], branch: Optional[str]
         init_cfg['checkpoint'] = checkpoint
     if branch is not None:
         init_cfg['prefix'] = PRETRAINED_PREFIXES[branch]
+
+
+def add_safety_hooks(cfg: Config) -> None:
+    """Put :class:`SafeCheckpointHook` in place of mmengine's ``CheckpointHook`` and
+    add :class:`EpochSeedHook` (exact resume) and :class:`ResumeScheduleHook`
+    (schedules follow the config's length on resume), whatever the config's method."""
+    custom = list(cfg.get('custom_hooks') or [])
+    for hook in list((cfg.get('default_hooks') or {}).values()) + custom:
+        if isinstance(hook, dict) and hook.get('type') in ('CheckpointHook',
+                                                           'mmengine.CheckpointHook'):
+            hook['type'] = 'SafeCheckpointHook'
+    have = {h.get('type') for h in custom if isinstance(h, dict)}
+    cfg.custom_hooks = custom + [dict(type=t) for t in ('EpochSeedHook', 'ResumeScheduleHook')
+                                 if t not in have]
+
+
+def _checkpoint_folders(cfg: Config) -> tuple:
+    out_dir = ((cfg.get('default_hooks') or {}).get('checkpoint') or {}).get('out_dir')
+    if out_dir is None:
+        return ()
+    return (osp.join(out_dir, osp.basename(osp.normpath(cfg.work_dir))), )
+
+
+def prepare_work_dir(cfg: Config, resume: Optional[str], overwrite: bool) -> None:
+    """Resolve ``--resume`` to a checkpoint, or refuse to train over another run.
+
+    ``resume='auto'`` (``--resume`` without a path) takes the newest complete
+    checkpoint of the work dir and stops if there is none; a path must be a complete
+    checkpoint; without ``--resume`` the work dir must hold no checkpoints unless
+    ``overwrite``. A config's own ``resume=True`` counts as ``--resume``.
+    """
+    if resume is None and cfg.get('resume') is True and not overwrite:
+        resume = 'auto' if cfg.get('load_from') is None else cfg.load_from
+    if resume is not None and overwrite:
+        raise ValueError('--resume and --overwrite exclude each other')
+    folders = _checkpoint_folders(cfg)
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, find_resume_checkpoint(cfg.work_dir, folders)
+    elif resume is not None:
+        if not osp.isfile(resume):
+            raise FileNotFoundError(f'--resume checkpoint {resume!r} does not exist')
+        if not is_complete_checkpoint(resume):
+            raise ValueError(f'--resume checkpoint {resume!r} is incomplete (cut short) '
+                             'or not a checkpoint')
+        cfg.resume, cfg.load_from = True, resume
+    else:
+        cfg.resume = False
+        if not overwrite:
+            check_new_run(cfg.work_dir, folders)
+
+
+def check_train_data(runner) -> None:
+    """Build the train loop now and refuse an epoch without a single batch."""
+    loader = runner.train_loop.dataloader
+    if len(loader) > 0:
+        return
+    dataset = loader.dataset
+    batch = loader.batch_size
+    world = runner.world_size
+    where = getattr(dataset, 'img_prefix', None) or getattr(dataset, 'data_root', '')
+    raise ValueError(
+        f'the training set has {len(dataset)} images ({where}) but one batch takes '
+        f'{batch} per process x {world} process(es) and drop_last is on, so an epoch '
+        'has no iteration: add images or lower train_dataloader.batch_size')

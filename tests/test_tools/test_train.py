@@ -141,3 +141,38 @@ def test_two_process_cpu_ddp_run(tmp_path):
     ckpt = torch.load(osp.join(work, 'epoch_1.pth'), map_location='cpu', weights_only=False)
     assert ckpt['meta']['iter'] == 2
     assert not any('module.' == k[:7] for k in ckpt['state_dict'])
+
+
+class ScheduleAtStart(Hook):
+    """Records the schedulers' lengths once training (re)starts."""
+
+    def before_train_epoch(self, runner):
+        if not hasattr(self, 'lengths'):
+            self.lengths = [(s.begin, s.end, getattr(s, 'T_max', None))
+                            for s in runner.param_schedulers]
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self.lrs = getattr(self, 'lrs', {})
+        self.lrs[runner.iter] = runner.optim_wrapper.get_lr()['lr'][0]
+
+
+def test_resume_with_longer_loop_follows_the_new_length(tmp_path, tiny_mgc_checkpoint):
+    """The checkpoint's cosine spans 2 epochs of 2 iterations; resumed with
+    max_epochs=3 it must span the new loop, not the saved length."""
+    saved = torch.load(tiny_mgc_checkpoint, map_location='cpu', weights_only=False)
+    assert [(s['begin'], s['end']) for s in saved['param_schedulers']] == [(0, 2), (2, 4)]
+    train = load_train_module()
+    cfg = train.build_cfg(train.parse_args([
+        TINY_CONFIG, '--work-dir', str(tmp_path / 'w'), '--resume', tiny_mgc_checkpoint,
+        '--cfg-options', 'train_cfg.max_epochs=3']))
+    from mmengine.runner import Runner
+    runner = Runner.from_cfg(cfg)
+    probe = ScheduleAtStart()
+    runner.register_hook(probe, priority='LOWEST')
+    runner.train()
+    assert probe.lengths == [(0, 2, None), (2, 6, 4)]
+    assert runner.iter == 6
+    # Half-way through the new cosine (iteration 4 of 2..6) the lr is half-way between
+    # the base lr and the floor; with the saved length it would be at the floor already.
+    base, floor = 1e-3 * 8 / 256, 1e-6
+    assert probe.lrs[4] == pytest.approx((base + floor) / 2, rel=1e-3)

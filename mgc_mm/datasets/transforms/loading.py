@@ -14,15 +14,33 @@ _JPEG_SOI = b'\xff\xd8'
 _JPEG_EOI = b'\xff\xd9'
 
 
+def _check_jpeg_complete(data: bytes) -> None:
+    """Raise ``ValueError`` if libjpeg runs out of data before the image is whole.
+
+    OpenCV decodes a truncated JPEG without an error (the missing rows come out grey),
+    so the question goes to PIL's libjpeg decoder, at 1/8 scale: it still reads every
+    entropy-coded byte but skips most of the inverse DCT. Bytes after the end of the
+    image (trailers that phones and editors append) are not an error.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as pil:
+            pil.draft('RGB', (max(1, pil.width // 8), max(1, pil.height // 8)))
+            pil.load()
+    except OSError as e:
+        raise ValueError(f'truncated or corrupt JPEG ({e})') from e
+
+
 def decode_image(data: bytes) -> np.ndarray:
     """Decode image bytes to an 8-bit, 3-channel BGR array.
 
     Grayscale, RGBA, CMYK and 16-bit images are converted, not rejected. A truncated
-    JPEG (no end-of-image marker; OpenCV would silently return a half-grey image) or
-    bytes that no decoder understands raise ``ValueError``.
+    JPEG or bytes that no decoder understands raise ``ValueError``. A JPEG that ends
+    with its end-of-image marker is whole (a cut can only remove that marker: inside
+    the coded data ``FF D9`` cannot occur); any other JPEG is checked by the decoder,
+    so files with trailing data are kept and cut ones are refused.
     """
     if data[:2] == _JPEG_SOI and _JPEG_EOI not in data[-64:].rstrip(b'\x00\n\r '):
-        raise ValueError('truncated JPEG (no end-of-image marker)')
+        _check_jpeg_complete(data)
     buf = np.frombuffer(data, dtype=np.uint8)
     # IMREAD_COLOR: grey -> 3 channels, alpha dropped, CMYK -> BGR, 16 bit -> 8 bit.
     img = cv2.imdecode(buf, cv2.IMREAD_COLOR) if buf.size else None

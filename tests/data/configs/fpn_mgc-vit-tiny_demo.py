@@ -14,7 +14,7 @@ model = dict(
     decode_head=dict(in_channels=[32] * 4, channels=32, num_classes=133))
 dataset = dict(
     type='BaseSegDataset',
-    data_root='demo/data/coco/',
+    data_root='{{ fileDirname }}/../../../demo/data/coco/',  # any cwd
     data_prefix=dict(img_path='train2017', seg_map_path='annotations/semantic_train2017'),
     img_suffix='.jpg',
     seg_map_suffix='.png',

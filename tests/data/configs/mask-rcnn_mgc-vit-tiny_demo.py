@@ -16,7 +16,7 @@ model = dict(
         mask_head=dict(in_channels=32, conv_out_channels=32)),
     # After 2 iterations every score is near 1/81: keep all boxes so COCO AP is computed.
     test_cfg=dict(rcnn=dict(score_thr=0.0, max_per_img=20)))
-data_root = 'demo/data/coco/'
+data_root = '{{ fileDirname }}/../../../demo/data/coco/'  # any cwd
 ann = 'annotations/instances_train2017_sample.json'
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -7,7 +7,10 @@ model = dict(
                   drop_path_rate=0.),
     neck=dict(projector=dict(in_channels=64, hid_channels=96, out_channels=32)),
     head=dict(predictor=dict(in_channels=32, hid_channels=96, out_channels=32)))
-train_dataloader = dict(batch_size=4, num_workers=0, dataset=dict(indices=8))
+# An absolute data path, so that tests and users can run it from any folder.
+train_dataloader = dict(
+    batch_size=4, num_workers=0,
+    dataset=dict(indices=8, data_root='{{ fileDirname }}/../../../demo/data/coco/'))
 max_epochs = 2
 param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=1,

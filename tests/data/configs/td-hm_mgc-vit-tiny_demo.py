@@ -10,7 +10,7 @@ model = dict(
     head=dict(in_channels=64, deconv_out_channels=(32, 32), decoder=codec),
     test_cfg=dict(flip_test=False))
 optim_wrapper = dict(paramwise_cfg=dict(num_layers=4))
-data_root = 'demo/data/coco_keypoints/'
+data_root = '{{ fileDirname }}/../../../demo/data/coco_keypoints/'  # any cwd
 ann = 'annotations/person_keypoints_val2017.json'
 train_pipeline = [
     dict(type='LoadImage'),

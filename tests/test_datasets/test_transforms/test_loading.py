@@ -62,3 +62,31 @@ def test_unreadable_files_are_logged_and_skipped(tmp_path, make, monkeypatch):
 def test_png_and_uppercase_copy(tmp_path):
     shutil.copy(REAL, tmp_path / 'A.JPG')
     assert load(tmp_path / 'A.JPG')['img'].shape[2] == 3
+
+
+@pytest.mark.parametrize('trailer', [
+    b'\x00' * 3 + b'SEFH' + bytes(range(256)) * 4,  # a vendor block, over 64 bytes
+    b'MotionPhoto_Data' + b'\x12\x34' * 500,         # an appended video stub
+    b'\xff\xd8' + b'\x00' * 100,                     # the start of a second image
+])
+def test_jpeg_with_trailing_data_is_kept(tmp_path, trailer, monkeypatch):
+    data = open(REAL, 'rb').read()
+    path = tmp_path / 'trailer.jpg'
+    path.write_bytes(data + trailer)
+    logged = []
+    monkeypatch.setattr(loading, 'print_log', lambda msg, **kw: logged.append(msg))
+    out = load(path)
+    assert logged == [] and out is not None
+    assert np.array_equal(out['img'], cv2.imread(REAL, cv2.IMREAD_COLOR))
+
+
+@pytest.mark.parametrize('keep', [0.5, 0.98, 0.9999])
+def test_truncated_jpeg_is_refused_by_the_decoder(keep):
+    data = open(REAL, 'rb').read()
+    cut = data[:int(len(data) * keep)]
+    assert cut[-2:] != b'\xff\xd9'
+    with pytest.raises(ValueError, match='truncated'):
+        loading.decode_image(cut)
+    # ... also when it ends in bytes that look like padding.
+    with pytest.raises(ValueError, match='truncated'):
+        loading.decode_image(cut + b'\x00' * 8)

@@ -1,0 +1,192 @@
+"""Dense-probe figures of a frozen backbone on a labeled segmentation folder.
+
+    python tools/analysis_tools/dense_probe.py CKPT --data-root DIR [--img-dir train2017]
+        [--ann-dir annotations/semantic_train2017] [--reduce-zero-label]
+        [--val-fraction 0.25 | --val-list FILE [--train-list FILE] | --val-img-dir DIR
+         --val-ann-dir DIR] [--config CFG] [--branch online|momentum] [--random-init]
+        [--input-size 448] [--measurements linear retrieval cross_view] [--k 30]
+        [--temperature 0.02] [--eval-res mask|patch] [--seed 0] [--out FILE]
+        [--launcher none|pytorch]
+
+    # the random-init baseline of the same backbone (config from CKPT or --config)
+    python tools/analysis_tools/dense_probe.py CKPT --random-init --data-root DIR ...
+    # several GPUs / processes: images are split over ranks, rank 0 prints
+    torchrun --nproc_per_node 8 tools/analysis_tools/dense_probe.py CKPT --launcher pytorch ...
+
+Prints (rank 0), all on the val split:
+  * linear-probe mIoU: a per-patch linear classifier trained on the frozen train
+    patch features, logits upsampled to the mask resolution;
+  * retrieval mIoU: each val patch takes the softmax(sim / T)-weighted vote of its k
+    nearest train patches (cosine), the "in-context" protocol of Balažević et al.;
+  * cross-view top-1 / top-5: for two random overlapping crops of each val image, the
+    share of view-1 patches whose nearest view-2 patch is the geometric match;
+  * the numbers of train / val images and patches.
+See mgc_mm/evaluation/dense_probe.py for the protocol details.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import time
+
+import torch
+from mmengine import dist
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import mgc_mm  # noqa: E402,F401
+from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, build_backbone,  # noqa: E402
+                               dump_figures, find_labeled_images, split_labeled_images)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description='Dense-probe evaluation of a frozen backbone')
+    p.add_argument('checkpoint', nargs='?', help='mgc_mm pretraining checkpoint')
+    p.add_argument('--config', help='config with model.backbone (default: the one stored '
+                   'in the checkpoint)')
+    p.add_argument('--branch', choices=['online', 'momentum'], default='online',
+                   help='which backbone of the checkpoint to probe')
+    p.add_argument('--random-init', action='store_true',
+                   help='probe the same backbone at its (seeded) random initialisation')
+    p.add_argument('--data-root', required=True, help='root of the labeled folder')
+    p.add_argument('--img-dir', default='train2017', help='images, relative to --data-root')
+    p.add_argument('--ann-dir', default='annotations/semantic_train2017',
+                   help='PNG class-index masks with the image stems, relative to --data-root')
+    p.add_argument('--img-suffix', help='only images ending with it (default: any .jpg, '
+                   '.jpeg, .png)')
+    p.add_argument('--seg-map-suffix', default='.png')
+    p.add_argument('--val-img-dir', help='a separate val folder (then all of --img-dir trains)')
+    p.add_argument('--val-ann-dir', help='masks of --val-img-dir')
+    p.add_argument('--val-fraction', type=float, default=0.25,
+                   help='share of the images in the val split (seeded split)')
+    p.add_argument('--train-list', help='file of train image stems, one a line')
+    p.add_argument('--val-list', help='file of val image stems, one a line')
+    p.add_argument('--max-train-images', type=int)
+    p.add_argument('--max-val-images', type=int)
+    p.add_argument('--reduce-zero-label', action='store_true',
+                   help='0 = unlabeled: ignore it and shift the classes down (ADE20K, '
+                   'the bundled COCO masks)')
+    p.add_argument('--ignore-index', type=int, default=255)
+    p.add_argument('--num-classes', type=int, help='default: the largest label + 1')
+    p.add_argument('--input-size', type=int, default=448, help='side of the square input')
+    p.add_argument('--measurements', nargs='+', choices=MEASUREMENTS, default=list(MEASUREMENTS))
+    p.add_argument('--k', type=int, default=30, help='retrieval neighbours')
+    p.add_argument('--temperature', type=float, default=0.02, help='retrieval temperature')
+    p.add_argument('--label-mode', choices=['majority', 'nearest'], default='majority',
+                   help='patch labels: majority of the covered pixels, or the centre pixel')
+    p.add_argument('--eval-res', choices=['mask', 'patch'], default='mask',
+                   help='score at the mask resolution (upsampled predictions) or the patch grid')
+    p.add_argument('--linear-epochs', type=int, default=20)
+    p.add_argument('--linear-lr', type=float, default=1e-2)
+    p.add_argument('--linear-batch-size', type=int, default=2048, help='patches per step')
+    p.add_argument('--batch-size', type=int, default=16, help='images per forward')
+    p.add_argument('--workers', type=int, default=2, help='dataloader workers')
+    p.add_argument('--device', help='default: cuda if available, else cpu')
+    p.add_argument('--seed', type=int, default=0, help='split, crops, linear probe, random init')
+    p.add_argument('--out', help='also write the figures to this JSON file')
+    p.add_argument('--no-progress', action='store_true')
+    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
+    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = p.parse_args(argv)
+    if args.checkpoint is None and not (args.random_init and args.config):
+        p.error('give a checkpoint, or --random-init with --config')
+    if bool(args.val_img_dir) != bool(args.val_ann_dir):
+        p.error('--val-img-dir and --val-ann-dir go together')
+    return args
+
+
+def init_launcher(args) -> torch.device:
+    if args.launcher == 'pytorch':
+        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+        if torch.cuda.is_available():
+            dist.init_dist('pytorch', backend='nccl')
+        else:  # mmengine's launcher calls torch.cuda.set_device, which needs a GPU
+            torch.distributed.init_process_group(backend='gloo')
+    if args.device:
+        return torch.device(args.device)
+    if torch.cuda.is_available():
+        return torch.device('cuda', torch.cuda.current_device())
+    return torch.device('cpu')
+
+
+def read_list(path):
+    if path is None:
+        return None
+    with open(path) as f:
+        return [osp.splitext(line.strip())[0] for line in f if line.strip()]
+
+
+def build_splits(args):
+    root = args.data_root
+    pairs = find_labeled_images(osp.join(root, args.img_dir), osp.join(root, args.ann_dir),
+                                args.img_suffix, args.seg_map_suffix)
+    if args.val_img_dir:
+        val = find_labeled_images(osp.join(root, args.val_img_dir),
+                                  osp.join(root, args.val_ann_dir), args.img_suffix,
+                                  args.seg_map_suffix)
+        return pairs[:args.max_train_images], val[:args.max_val_images]
+    return split_labeled_images(pairs, args.val_fraction, args.seed,
+                                read_list(args.train_list), read_list(args.val_list),
+                                args.max_train_images, args.max_val_images)
+
+
+def format_table(figures, args, info) -> str:
+    def pct(key):
+        v = figures.get(key)
+        return '-' if v is None or v != v else f'{100 * v:.2f}'
+
+    what = 'random init' if args.random_init else f'{info["branch"]} backbone'
+    rows = [
+        ('backbone', f'{what} ({info["config"]})'),
+        ('input size', f'{args.input_size} x {args.input_size}'),
+        ('train images / labeled patches',
+         f'{figures["num_train_images"]} / {figures.get("num_train_patches", "-")}'),
+        ('val images / patches',
+         f'{figures["num_val_images"]} / {figures.get("num_val_patches", "-")}'),
+    ]
+    if 'linear' in args.measurements:
+        rows.append(('linear-probe mIoU (%)', pct('linear_mIoU')))
+    if 'retrieval' in args.measurements:
+        rows.append((f'retrieval mIoU (%) (k={args.k}, T={args.temperature})',
+                     pct('retrieval_mIoU')))
+    if 'cross_view' in args.measurements:
+        rows.append(('cross-view top-1 / top-5 (%)',
+                     f'{pct("cross_view_top1")} / {pct("cross_view_top5")}'))
+        rows.append(('cross-view anchors / chance top-1 (%)',
+                     f'{figures["num_cross_view_anchors"]} / {pct("cross_view_chance_top1")}'))
+    width = max(len(r[0]) for r in rows)
+    return '\n'.join(f'{name:<{width}}  {value}' for name, value in rows)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    device = init_launcher(args)
+    train, val = build_splits(args)
+    backbone, info = build_backbone(args.checkpoint, args.config, args.branch,
+                                    args.random_init, args.seed)
+    backbone.to(device)
+    probe = DenseProbe(
+        train, val, args.measurements, num_classes=args.num_classes,
+        input_size=args.input_size, reduce_zero_label=args.reduce_zero_label,
+        ignore_index=args.ignore_index, label_mode=args.label_mode,
+        eval_resolution=args.eval_res, k=args.k, temperature=args.temperature,
+        linear_cfg=dict(epochs=args.linear_epochs, lr=args.linear_lr,
+                        batch_size=args.linear_batch_size),
+        batch_size=args.batch_size, num_workers=args.workers, seed=args.seed,
+        progress=not args.no_progress)
+    start = time.perf_counter()
+    figures = probe.run(backbone, device)
+    if dist.get_rank() == 0:
+        figures['seconds'] = round(time.perf_counter() - start, 1)
+        figures.update(k=args.k, temperature=args.temperature, input_size=args.input_size,
+                       checkpoint=args.checkpoint, branch=info['branch'],
+                       random_init=args.random_init)
+        print(format_table(figures, args, info))
+        if args.out:
+            dump_figures(figures, args.out)
+            print(f'figures written to {args.out}')
+    if dist.is_distributed():
+        torch.distributed.destroy_process_group()
+
+
+if __name__ == '__main__':
+    main()
