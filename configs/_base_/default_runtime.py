@@ -5,12 +5,14 @@ default_scope = 'mmpretrain'
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50),
     # Writes the new checkpoint before removing old ones (tools/train.py also swaps it in
-    # for mmengine's CheckpointHook in any config). save_optimizer=False makes backbone-
-    # size checkpoints that cannot be resumed.
+    # for mmengine's CheckpointHook in any config). save_optimizer=False halves the file
+    # (no AdamW state) but such a file cannot be resumed, only fine-tuned from;
+    # tools/model_converters/extract_backbone.py keeps the backbone alone.
     checkpoint=dict(type='SafeCheckpointHook', interval=10, max_keep_ckpts=3))
 # EpochSeedHook seeds each epoch's augmentations from (seed, epoch), so a resumed run
-# repeats the uninterrupted one; ResumeScheduleHook keeps the config's schedule lengths
-# on --resume. tools/train.py adds both to any config that lacks them.
-custom_hooks = [dict(type='EpochSeedHook'), dict(type='ResumeScheduleHook')]
+# repeats the uninterrupted one; ResumeGuardHook keeps the config's schedule lengths
+# on --resume and refuses checkpoints without optimizer state. tools/train.py adds
+# both to any config that lacks them.
+custom_hooks = [dict(type='EpochSeedHook'), dict(type='ResumeGuardHook')]
 log_processor = dict(window_size=50)
 find_unused_parameters = False

@@ -469,8 +469,9 @@ class LinearProbe(nn.Module):
         self.register_buffer('mean', mean.clone())
         self.register_buffer('std', std.clone())
         # Softmax regression is convex: zero weights are as good a start as any and
-        # make the probe deterministic without an RNG.
-        self.fc = nn.Linear(mean.numel(), num_classes)
+        # make the probe deterministic without an RNG (skip_init: nn.Linear's own
+        # init would draw from the global generator of a training run).
+        self.fc = nn.utils.skip_init(nn.Linear, mean.numel(), num_classes)
         nn.init.zeros_(self.fc.weight)
         nn.init.zeros_(self.fc.bias)
 
@@ -487,8 +488,8 @@ def train_linear_probe(feats: torch.Tensor,
                        labels: torch.Tensor,
                        num_classes: int,
                        epochs: int = 20,
-                       lr: float = 1e-2,
-                       batch_size: int = 2048,
+                       lr: float = 3e-2,
+                       batch_size: int = 512,
                        weight_decay: float = 0.,
                        seed: int = 0,
                        ignore_index: int = 255) -> LinearProbe:
@@ -499,8 +500,8 @@ def train_linear_probe(feats: torch.Tensor,
         labels (Tensor): ``(P,)`` patch labels; ``ignore_index`` patches are dropped.
         num_classes (int): number of classes.
         epochs (int): passes over the patches. Defaults to 20.
-        lr (float): Adam learning rate. Defaults to 1e-2.
-        batch_size (int): patches per step. Defaults to 2048.
+        lr (float): Adam learning rate. Defaults to 3e-2.
+        batch_size (int): patches per step. Defaults to 512.
         weight_decay (float): Adam weight decay. Defaults to 0.
         seed (int): seed of the mini-batch order. Defaults to 0.
         ignore_index (int): label without a class. Defaults to 255.
@@ -921,6 +922,18 @@ def load_backbone_weights(backbone: nn.Module, state: Dict[str, torch.Tensor], p
     return len(sub)
 
 
+def _quiet_init(module: nn.Module) -> None:
+    # mmengine logs every parameter's initialisation when no log file is open.
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')
+    try:
+        module.init_weights()
+    finally:
+        logger.setLevel(level)
+
+
 def build_backbone(checkpoint: Optional[str] = None,
                    config: Optional[str] = None,
                    branch: str = 'online',
@@ -979,7 +992,7 @@ def build_backbone(checkpoint: Optional[str] = None,
             torch.manual_seed(seed)
             backbone = MODELS.build(_backbone_cfg(cfg))
             if random_init:
-                backbone.init_weights()
+                _quiet_init(backbone)
     info = dict(config=cfg_source, branch=None if random_init else branch, prefix=None,
                 num_tensors=0)
     if not random_init:
@@ -987,7 +1000,9 @@ def build_backbone(checkpoint: Optional[str] = None,
         prefix = PRETRAINED_PREFIXES[branch]
         info.update(prefix=prefix, num_tensors=load_backbone_weights(
             backbone, state, prefix, f'checkpoint {checkpoint}'))
-    return backbone.eval().requires_grad_(False), info
+    backbone.eval()  # not chained: some backbones' train() returns None
+    backbone.requires_grad_(False)
+    return backbone, info
 
 
 def dump_figures(figures: Dict[str, float], path: str) -> None:

@@ -122,7 +122,7 @@ def set_pretrained(cfg: Config, checkpoint: Optional[str], branch: Optional[str]
 
 def add_safety_hooks(cfg: Config) -> None:
     """Put :class:`SafeCheckpointHook` in place of mmengine's ``CheckpointHook`` and
-    add :class:`EpochSeedHook` (exact resume) and :class:`ResumeScheduleHook`
+    add :class:`EpochSeedHook` (exact resume) and :class:`ResumeGuardHook`
     (schedules follow the config's length on resume), whatever the config's method."""
     custom = list(cfg.get('custom_hooks') or [])
     for hook in list((cfg.get('default_hooks') or {}).values()) + custom:
@@ -130,7 +130,7 @@ def add_safety_hooks(cfg: Config) -> None:
                                                            'mmengine.CheckpointHook'):
             hook['type'] = 'SafeCheckpointHook'
     have = {h.get('type') for h in custom if isinstance(h, dict)}
-    cfg.custom_hooks = custom + [dict(type=t) for t in ('EpochSeedHook', 'ResumeScheduleHook')
+    cfg.custom_hooks = custom + [dict(type=t) for t in ('EpochSeedHook', 'ResumeGuardHook')
                                  if t not in have]
 
 

@@ -112,18 +112,19 @@ def test_retrieval_of_random_features_is_near_chance(data):
     miou = probe.evaluate(feats)['retrieval_mIoU']
     # With random features the k=1 neighbour is a uniform draw from the memory, so a
     # prediction is a draw from the memory's label distribution p, independent of the
-    # truth (distribution q over n labeled val patches). Expected IoU of class c:
-    # q_c p_c / (q_c + p_c - q_c p_c); the mean over the classes that occur in val is
-    # an upper bound of the expected mIoU (memory-only classes that get predicted add
-    # IoU 0). Sampling noise on ~1.5k val patches stays well inside 2x that bound.
+    # truth (distribution q over ~1.5k labeled val patches). Expected IoU of class c:
+    # q_c p_c / (q_c + p_c - q_c p_c). Averaged over the classes in val only, that is
+    # an upper bound of the expected mIoU; averaged over all classes in val or memory
+    # (each memory class predicted somewhere, adding IoU 0) a lower one. Sampling noise
+    # (~10% over seeds here) stays well inside a factor of 2 on either side.
     def hist(y):
         y = y[y != 255]
         return torch.bincount(y, minlength=NUM_CLASSES).double() / len(y)
     p, q = hist(labels_of(train).flatten()), hist(labels_of(val).flatten())
-    present = q > 0
-    chance = float((q * p / (q + p - q * p))[present].mean())
-    assert chance < 0.05
-    assert miou < 2 * chance, (miou, chance)
+    iou = q * p / (q + p - q * p)
+    upper, lower = float(iou[q > 0].mean()), float(iou[(q > 0) | (p > 0)].mean())
+    assert upper < 0.01  # chance is ~0.3-0.8% mIoU on these 133 classes
+    assert lower / 2 < miou < 2 * upper, (miou, lower, upper)
 
 
 def test_probe_miou_equals_mmseg_iou_metric(data):
@@ -138,6 +139,7 @@ def test_probe_miou_equals_mmseg_iou_metric(data):
              for s, p in (('train', train), ('val', val))}
     preds = list(probe.predictions(noisy))
     assert [gt.shape for _, gt, _ in preds] == [read_mask(m).shape for _, m in val]
+    # The figures of a second, independent run (seeded: the same predictions).
     figures = probe.evaluate(noisy)
     with open(CLASSES) as f:
         names = json.load(f)[1:]
@@ -155,8 +157,7 @@ def test_probe_miou_equals_mmseg_iou_metric(data):
         areas = [sum(r[i] for r in metric.results) for i in range(4)]
         ref = IoUMetric.total_area_to_metrics(*areas, metrics=['mIoU'])['IoU']
         np.testing.assert_allclose(ours['IoU'].numpy(), ref, rtol=1e-6, equal_nan=True)
-        # Summary: mmseg rounds to 2 decimals of a percent; the figures come from an
-        # identical second run (seeded, deterministic on one machine).
+        # Summary: mmseg rounds to 2 decimals of a percent.
         summary = metric.compute_metrics(metric.results)
         assert abs(100 * ours['mIoU'] - summary['mIoU']) <= 0.005 + 1e-9
         assert abs(100 * ours['aAcc'] - summary['aAcc']) <= 0.005 + 1e-9

@@ -110,9 +110,17 @@ def run(*args, timeout=900):
 
 @pytest.mark.slow
 def test_tensorboard_switch_and_plot_log_on_a_real_run(tmp_path):
+    from mmengine.config import Config
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    # The tiny pretraining config plus the switch, and the dense probe (its mIoU is
+    # one of the curves) next to the config's own custom hooks.
+    hooks = [dict(h) for h in Config.fromfile(TINY_CONFIG).get('custom_hooks', [])]
+    hooks.append(dict(type='DenseProbeHook', data_root=osp.join(REPO, 'demo', 'data', 'coco'),
+                      reduce_zero_label=True, batch_size=8,
+                      probe_kwargs=dict(linear_cfg=dict(epochs=3))))
     config = tmp_path / 'tiny_tensorboard.py'
-    config.write_text(f'_base_ = [{TINY_CONFIG!r}]\n{TENSORBOARD_LINE}\n')
+    config.write_text(f'_base_ = [{TINY_CONFIG!r}]\n{TENSORBOARD_LINE}\n'
+                      f'custom_hooks = {hooks!r}\n')
     work = tmp_path / 'work'
     train = osp.join(REPO, 'tools', 'train.py')
     run(train, config, '--work-dir', work, '--cfg-options', 'train_cfg.max_epochs=1')
@@ -128,7 +136,8 @@ def test_tensorboard_switch_and_plot_log_on_a_real_run(tmp_path):
         acc = EventAccumulator(osp.dirname(path), size_guidance={'scalars': 0})
         acc.Reload()
         tags = set(acc.Tags()['scalars'])
-        for key in ('loss', 'loss_g16', 'loss_g32', 'loss_g112', 'lr', 'ema_momentum'):
+        for key in ('loss', 'loss_g16', 'loss_g32', 'loss_g112', 'lr', 'ema_momentum',
+                    'dense_probe/linear_mIoU', 'dense_probe/retrieval_mIoU'):
             assert key in tags, (key, sorted(tags))
             want = scalar_series(records, key)
             got = acc.Scalars(key)
@@ -137,15 +146,18 @@ def test_tensorboard_switch_and_plot_log_on_a_real_run(tmp_path):
             assert [e.value for e in got] == pytest.approx(want[1], rel=1e-6, abs=1e-12)
 
     out = tmp_path / 'curves.png'
-    printed = run(PLOT_LOG, work, '--keys', 'loss', 'lr', 'ema_momentum', '--out', out)
-    assert 'ema_momentum' in printed and f'wrote {out}' in printed
+    printed = run(PLOT_LOG, work, '--keys', 'loss', 'lr', 'ema_momentum',
+                  'dense_probe/linear_mIoU', '--out', out)
+    assert 'dense_probe/linear_mIoU: work: 2 points' in printed  # one probe an epoch
+    assert f'wrote {out}' in printed
     with Image.open(out) as img:
         img.verify()
     # Two epochs of 2 iterations: steps 1..4 across both runs, the plotted series
     # equal to the two files' values one after the other.
     stitched = load_work_dir(str(work))
     assert [r['step'] for r in stitched if 'loss' in r] == [1, 2, 3, 4]
-    _, series = plot_scalars({'work': stitched}, ['loss', 'ema_momentum'])
-    for key in ('loss', 'ema_momentum'):
+    _, series = plot_scalars({'work': stitched}, ['loss', 'ema_momentum',
+                                                  'dense_probe/retrieval_mIoU'])
+    for key in ('loss', 'ema_momentum', 'dense_probe/retrieval_mIoU'):
         expected = scalar_series(per_run[0] + per_run[1], key)
         assert series[key]['work'] == expected

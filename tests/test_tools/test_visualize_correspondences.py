@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from mmengine.config import Config
 from PIL import Image
@@ -62,8 +61,8 @@ def test_drawn_pairs_are_the_correspondences(samples):
         for g in GRAINS:
             L = out['view_size'] // g
             mine = [p for p in drawn if p[0] == g]
-            rects = [(r.get_x(), r.get_y(), r.get_width(), r.get_height())
-                     for r in ax.patches if isinstance(r, Rectangle) and r.get_gid() == f'cell_g{g}']
+            rects = [(r.get_x(), r.get_y(), r.get_width(), r.get_height()) for r in ax.patches
+                     if isinstance(r, Rectangle) and r.get_gid() == f'cell_g{g}']
             want = []
             for _, i1, i2, _ in mine:
                 want += [((i1 % L) * g, (i1 // L) * g, g, g),

@@ -76,8 +76,8 @@ def parse_args(argv=None):
     p.add_argument('--eval-res', choices=['mask', 'patch'], default='mask',
                    help='score at the mask resolution (upsampled predictions) or the patch grid')
     p.add_argument('--linear-epochs', type=int, default=20)
-    p.add_argument('--linear-lr', type=float, default=1e-2)
-    p.add_argument('--linear-batch-size', type=int, default=2048, help='patches per step')
+    p.add_argument('--linear-lr', type=float, default=3e-2, help='Adam learning rate')
+    p.add_argument('--linear-batch-size', type=int, default=512, help='patches per step')
     p.add_argument('--batch-size', type=int, default=16, help='images per forward')
     p.add_argument('--workers', type=int, default=2, help='dataloader workers')
     p.add_argument('--device', help='default: cuda if available, else cpu')
