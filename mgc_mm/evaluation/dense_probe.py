@@ -53,7 +53,7 @@ from mmengine.utils import ProgressBar
 from PIL import Image
 from torch import nn
 
-from mgc_mm.models.utils import grain_correspondences
+from mgc_mm.models.utils import grain_correspondences, load_state_strict, select_prefix
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # RGB, 0-255
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -898,28 +898,14 @@ def _backbone_cfg(cfg) -> dict:
 
 def load_backbone_weights(backbone: nn.Module, state: Dict[str, torch.Tensor], prefix: str,
                           source: str = 'checkpoint') -> int:
-    """Load ``state``'s keys under ``prefix`` into ``backbone``, strictly.
-
-    Every backbone key must be present and no key under ``prefix`` left over; else
-    ``KeyError`` names the missing and unexpected keys.
+    """Load ``state``'s keys under ``prefix`` into ``backbone``, strictly
+    (:func:`mgc_mm.models.utils.load_state_strict`): ``KeyError`` without any key under
+    ``prefix``, ``RuntimeError`` naming missing / unexpected keys.
 
     Returns:
         int: number of tensors loaded.
     """
-    sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-    if not sub:
-        heads = sorted({k.split('.')[0] for k in state})
-        raise KeyError(f'{source} has no key starting with {prefix!r} '
-                       f'(top-level names: {heads})')
-    expected = set(backbone.state_dict())
-    missing = sorted(expected - set(sub))
-    unexpected = sorted(set(sub) - expected)
-    if missing or unexpected:
-        raise KeyError(f'{source} (prefix {prefix!r}) does not match '
-                       f'{type(backbone).__name__}: missing keys {missing}, '
-                       f'unexpected keys {unexpected}')
-    backbone.load_state_dict(sub, strict=True)
-    return len(sub)
+    return load_state_strict(backbone, select_prefix(state, prefix, source), source, prefix)
 
 
 def _quiet_init(module: nn.Module) -> None:

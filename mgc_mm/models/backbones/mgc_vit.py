@@ -5,6 +5,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 
 from mgc_mm.registry import MODELS
+from ..utils import load_state_strict, select_prefix
 
 
 @MODELS.register_module()
@@ -73,11 +74,7 @@ class MGCViT(VisionTransformer):
         """Load ``checkpoint``'s keys under ``prefix`` strictly (see class docs)."""
         ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
         state = ckpt.get('state_dict', ckpt.get('model', ckpt))
-        sub = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
-        if not sub:
-            heads = sorted({k.split('.')[0] for k in state})
-            raise KeyError(f'checkpoint {checkpoint} has no key starting with {prefix!r} '
-                           f'(top-level names: {heads})')
+        sub = select_prefix(state, prefix, f'checkpoint {checkpoint}')
         if not self.with_cls_token:
             dropped = [k for k in ('cls_token', ) if sub.pop(k, None) is not None]
             pos = sub.get('pos_embed')
@@ -88,10 +85,6 @@ class MGCViT(VisionTransformer):
             if dropped:
                 print_log(f'{checkpoint}: with_cls_token=False, not loading {dropped}',
                           logger='current')
-        missing, unexpected = self.load_state_dict(sub, strict=False)
-        if missing or unexpected:
-            raise RuntimeError(
-                f'checkpoint {checkpoint} (prefix {prefix!r}) does not match '
-                f'{type(self).__name__}: missing keys {missing}, unexpected keys {unexpected}')
+        load_state_strict(self, sub, f'checkpoint {checkpoint}', prefix)
         print_log(f'loaded {len(sub)} backbone tensors from {checkpoint} (prefix {prefix!r}), '
                   'no missing or unexpected keys', logger='current')
