@@ -50,7 +50,9 @@ def parse_args(argv=None):
         help='override config keys, e.g. train_cfg.max_epochs=2 (keys must exist)')
     parser.add_argument(
         '--pretrained', metavar='CKPT',
-        help='fine-tuning: mgc_mm pretraining checkpoint for model.backbone.init_cfg')
+        help='fine-tuning: pretraining checkpoint (full or extracted backbone) for '
+        "model.backbone.init_cfg and every Pretrained init_cfg holding '${PRETRAINED}' "
+        '(R50 full transfer: FPN and box-head convs too)')
     parser.add_argument(
         '--pretrained-branch', choices=list(PRETRAINED_PREFIXES), default=None,
         help='fine-tuning: load the online (default) or the momentum backbone')

@@ -133,7 +133,8 @@ def extract_backbone(ckpt: dict, branch: str = 'online', source: Optional[str] =
         ckpt (dict): a loaded mgc_mm checkpoint (``state_dict`` / ``model`` entry or
             a bare state dict; a ``module.`` prefix is ignored).
         branch (str): ``'online'`` (``backbone.*``) or ``'momentum'``
-            (``momentum_encoder.module.backbone.*``). Defaults to 'online'.
+            (``momentum_encoder.module.backbone.*``, or mmpretrain's ``encoder_k.module.0.*``
+            / ``momentum_encoder.module.0.*``). Defaults to 'online'.
         source (str, optional): where ``ckpt`` came from, for messages and ``meta``.
 
     Returns:
@@ -149,6 +150,14 @@ def extract_backbone(ckpt: dict, branch: str = 'online', source: Optional[str] =
         raise TypeError(f'{source or "checkpoint"}: expected a dict, got {type(ckpt).__name__}')
     prefix = BRANCH_PREFIXES[branch]
     part = _split(_unwrap(ckpt), prefix)
+    if not part and branch == 'momentum':
+        # mmpretrain's MoCo / DenseCL / BYOL keep it elsewhere (EMA of Sequential).
+        from mgc_mm.models.utils.strict_init import MOMENTUM_BACKBONE_ALIASES
+        for alias in MOMENTUM_BACKBONE_ALIASES:
+            part = _split(_unwrap(ckpt), alias)
+            if part:
+                prefix = alias
+                break
     meta = copy.deepcopy(ckpt.get('meta')) if isinstance(ckpt.get('meta'), dict) else {}
     if not part:
         state = _unwrap(ckpt)

@@ -5,6 +5,8 @@ from typing import Any, Dict, Optional
 import torch
 from mmengine.config import Config, ConfigDict
 
+from mgc_mm.models.utils.strict_init import PRETRAINED_PLACEHOLDER
+
 from .checkpoint_convert import MOMENTUM_PREFIX, ONLINE_PREFIX
 from .config_check import check_override_types
 from .work_dir import check_new_run, find_resume_checkpoint, is_complete_checkpoint
@@ -103,21 +105,62 @@ def load_config(path: str) -> Config:
 PRETRAINED_PREFIXES = {'online': ONLINE_PREFIX, 'momentum': MOMENTUM_PREFIX}
 
 
+def _pretrained_init_cfgs(node: Any, path: str):
+    """``(path, init_cfg)`` of every ``Pretrained`` init_cfg in a model config."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f'{path}.{key}'
+            if key == 'init_cfg':
+                for i, c in enumerate(value if isinstance(value, (list, tuple)) else [value]):
+                    if isinstance(c, dict) and c.get('type') == 'Pretrained':
+                        yield (here if isinstance(value, dict) else f'{here}.{i}'), c
+            else:
+                yield from _pretrained_init_cfgs(value, here)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _pretrained_init_cfgs(value, f'{path}.{i}')
+
+
 def set_pretrained(cfg: Config, checkpoint: Optional[str], branch: Optional[str],
                    source: str) -> None:
-    """Point ``model.backbone.init_cfg`` at an mgc_mm checkpoint (``--pretrained``)."""
+    """Point ``model.backbone.init_cfg`` at an mgc_mm checkpoint (``--pretrained``).
+
+    Every other ``Pretrained`` init_cfg of the model whose checkpoint is the
+    placeholder ``'${PRETRAINED}'`` gets the same checkpoint: the modules that a config
+    loads from the pretraining checkpoint besides the backbone (MCL's full transfer:
+    FPN and box-head convs; R50-C4: res5 in the RoI head). ``branch`` sets the
+    backbone's prefix, and that of the others that load part of the backbone (same
+    prefix); the momentum branch of other modules (``neck.``, ``region_head.``) is
+    refused, since their momentum copies are laid out by each method.
+    """
     if checkpoint is None and branch is None:
         return
     init_cfg = cfg.get('model', {}).get('backbone', {}).get('init_cfg')
     if not isinstance(init_cfg, dict) or init_cfg.get('type') != 'Pretrained':
         raise KeyError(f'--pretrained: config {source} has no '
                        "model.backbone.init_cfg of type 'Pretrained'")
+    others = [(path, c) for path, c in _pretrained_init_cfgs(cfg.model, 'model')
+              if path != 'model.backbone.init_cfg'
+              and c.get('checkpoint') == PRETRAINED_PLACEHOLDER]
+    old_prefix = init_cfg.get('prefix')
+    if branch is not None and branch != 'online':
+        foreign = [f'{path} (prefix {c.get("prefix")!r})' for path, c in others
+                   if c.get('prefix') != old_prefix]
+        if foreign:
+            raise ValueError(f'--pretrained-branch {branch}: config {source} also loads '
+                             f'{", ".join(foreign)} from the online modules of the '
+                             'checkpoint; use a backbone-only config for the momentum branch')
     if checkpoint is not None:
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(f'--pretrained checkpoint {checkpoint!r} does not exist')
         init_cfg['checkpoint'] = checkpoint
+        for _, other in others:
+            other['checkpoint'] = checkpoint
     if branch is not None:
         init_cfg['prefix'] = PRETRAINED_PREFIXES[branch]
+        for _, other in others:
+            if other.get('prefix') == old_prefix:  # loads part of the backbone (res5)
+                other['prefix'] = PRETRAINED_PREFIXES[branch]
 
 
 def add_safety_hooks(cfg: Config) -> None:

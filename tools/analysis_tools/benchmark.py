@@ -1,4 +1,4 @@
-"""Speed and memory figures of an MGC pretraining config.
+"""Speed and memory figures of a pretraining config (MGC, DenseCL, MoCo v2, MCL...).
 
     python tools/analysis_tools/benchmark.py CONFIG [--data-root DIR] [--samples 200]
         [--corr-batch 64] [--batch-size 8] [--threads 2] [--steps 3]
@@ -147,11 +147,12 @@ def main():
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     ds = build_dataset(cfg, args)
-    grains = cfg.model.neck.grains
+    # Only multi-grain methods (MGC) have correspondences to time.
+    grains = (cfg.model.get('neck') or {}).get('grains')
     print(f'config: {args.config}; torch {torch.__version__}; cores {os.cpu_count()}')
     if 'pipeline' not in args.skip:
         bench_pipeline(ds, args.samples)
-    if 'corr' not in args.skip:
+    if 'corr' not in args.skip and grains is not None:
         bench_corr(ds, args.corr_batch, args.corr_repeats, grains)
     if 'step' not in args.skip:
         bench_step(cfg, ds, args.batch_size, args.threads, args.steps)

@@ -1,3 +1,8 @@
 from .multi_grain_head import MultiGrainContrastHead
 
 __all__ = ['MultiGrainContrastHead']
+from .mcl_head import MCLHead  # noqa: E402
+from .tile_region_head import TileRegionHead  # noqa: E402
+__all__ += ['MCLHead', 'TileRegionHead']
+from .strict_bbox_head import PretrainedShared4Conv1FCBBoxHead  # noqa: E402
+__all__ += ['PretrainedShared4Conv1FCBBoxHead']

@@ -1,4 +1,4 @@
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -28,48 +28,98 @@ def gather_rows(x: torch.Tensor) -> Tuple[torch.Tensor, int, int]:
     return gathered, sum(counts[:rank]), sum(counts)
 
 
+class GatheredKeys(NamedTuple):
+    """Keys of every rank, normalised and concatenated (:meth:`InfoNCELoss.gather_keys`).
+
+    ``keys`` ``(K_all, D)`` fp32 without gradient; this rank's ``count`` keys start at
+    row ``offset``; ``total`` = ``K_all``.
+    """
+    keys: torch.Tensor
+    offset: int
+    count: int
+    total: int
+
+
+def global_count(n: int, device: torch.device) -> int:
+    """``n`` summed over the ranks."""
+    if dist.get_world_size() == 1:
+        return int(n)
+    t = torch.tensor([n], device=device)
+    dist.all_reduce(t, op='sum')
+    return int(t.item())
+
+
 @MODELS.register_module()
 class InfoNCELoss(nn.Module):
-    """InfoNCE between queries and the keys of every rank (MGC spec §4).
+    """InfoNCE between queries and the keys of every rank (MGC spec §4, MCL spec §4).
 
     ``logits = normalize(q) · normalize(K_all)ᵀ / τ`` with ``K_all`` the keys gathered
-    from all ranks; the positive of query ``i`` is its own key, at row ``offset + i``
-    of ``K_all``. The loss is normalised by the *global* row count (or weight sum), and
-    multiplied by the world size so that DDP's gradient averaging over ranks gives
-    exactly the value and gradients of one process on the concatenated batch.
+    from all ranks. The positive of query ``i`` is its own key, at row ``offset + i``
+    of ``K_all``, or, given ``labels``, the local key ``labels[i]``, at row
+    ``offset + labels[i]`` (queries and keys may then differ in number, as MCL's
+    montage cells and their source images do). The loss is normalised by the *global*
+    query count (or weight sum), multiplied by ``loss_weight``, and by the world size
+    so that DDP's gradient averaging over ranks gives exactly the value and gradients
+    of one process on the concatenated batch.
 
     Args:
         temperature (float): τ. Defaults to 0.1.
         reduction (str): ``'mean'`` over rows or ``'iou_weighted'``
             (``Σ w·CE / Σ w``). Defaults to 'mean'.
+        loss_weight (float): factor on the loss (MCL's ``2τ``). Defaults to 1.
     """
 
-    def __init__(self, temperature: float = 0.1, reduction: str = 'mean') -> None:
+    def __init__(self, temperature: float = 0.1, reduction: str = 'mean',
+                 loss_weight: float = 1.0) -> None:
         super().__init__()
         if reduction not in ('mean', 'iou_weighted'):
             raise ValueError(f"reduction must be 'mean' or 'iou_weighted', got {reduction!r}")
         self.temperature = temperature
         self.reduction = reduction
+        self.loss_weight = float(loss_weight)
 
-    def forward(self, query: torch.Tensor, key: torch.Tensor,
-                weight: Optional[torch.Tensor] = None) -> torch.Tensor:
+    @torch.no_grad()
+    def gather_keys(self, key: torch.Tensor) -> GatheredKeys:
+        """Normalise and gather ``(K, D)`` local keys once, for several :meth:`forward`."""
+        k = F.normalize(key.detach().float(), dim=1)
+        k_all, offset, total = gather_rows(k)
+        return GatheredKeys(k_all, offset, k.shape[0], total)
+
+    def forward(self, query: torch.Tensor, key: Union[torch.Tensor, GatheredKeys],
+                weight: Optional[torch.Tensor] = None,
+                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
         """
         Args:
             query (Tensor): ``(M, D)`` local queries (with gradient).
-            key (Tensor): ``(M, D)`` local keys, row ``i`` positive of query ``i``.
+            key (Tensor | GatheredKeys): ``(K, D)`` local keys, or all ranks' keys from
+                :meth:`gather_keys`. Without ``labels``, ``K = M`` and row ``i`` is
+                the positive of query ``i``.
             weight (Tensor, optional): ``(M,)`` row weights for ``'iou_weighted'``.
+            labels (Tensor, optional): ``(M,)`` index of each query's positive among
+                this rank's keys.
         """
         # Logits in fp32: at τ = 0.1 half precision loses the softmax tail.
         q = F.normalize(query.float(), dim=1)
-        k = F.normalize(key.detach().float(), dim=1)
-        k_all, offset, total = gather_rows(k)
-        labels = torch.arange(q.shape[0], device=q.device) + offset
-        ce = F.cross_entropy(q @ k_all.t() / self.temperature, labels, reduction='none')
+        keys = key if isinstance(key, GatheredKeys) else self.gather_keys(key)
+        if labels is None:
+            if q.shape[0] != keys.count:
+                raise ValueError(f'{q.shape[0]} queries but {keys.count} keys: pass `labels` '
+                                 'to pair queries with keys')
+            labels = torch.arange(q.shape[0], device=q.device)
+            total = keys.total  # as many queries as keys on every rank
+        else:
+            if labels.shape != (q.shape[0], ):
+                raise ValueError(f'labels of shape {tuple(labels.shape)} for {q.shape[0]} '
+                                 'queries')
+            total = global_count(q.shape[0], q.device) if self.reduction == 'mean' else 0
+        labels = labels.to(q.device, torch.long) + keys.offset
+        ce = F.cross_entropy(q @ keys.keys.t() / self.temperature, labels, reduction='none')
         world_size = dist.get_world_size()
         if self.reduction == 'mean':
-            return ce.sum() * (world_size / max(total, 1))
+            return ce.sum() * (self.loss_weight * world_size / max(total, 1))
         if weight is None:
             raise ValueError("reduction 'iou_weighted' needs the row weights")
         weight = weight.float()
         w_total = gather_rows(weight)[0].sum() if world_size > 1 else weight.sum()
-        return (weight * ce).sum() * world_size / w_total.clamp(min=torch.finfo(torch.float32).tiny)
+        return (weight * ce).sum() * (self.loss_weight * world_size) / w_total.clamp(
+            min=torch.finfo(torch.float32).tiny)

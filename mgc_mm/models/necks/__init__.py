@@ -2,3 +2,5 @@ from .multi_grain_neck import MultiGrainNeck
 from .sequential_neck import SequentialNeck
 
 __all__ = ['MultiGrainNeck', 'SequentialNeck']
+from .strict_fpn import PretrainedFPN  # noqa: E402
+__all__ += ['PretrainedFPN']

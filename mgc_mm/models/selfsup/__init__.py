@@ -1,3 +1,5 @@
 from .mgc import MGC
 
 __all__ = ['MGC']
+from .mcl import MCL, fpn_level_outputs  # noqa: E402
+__all__ += ['MCL', 'fpn_level_outputs']

@@ -6,3 +6,5 @@ __all__ = [
     'GRAIN_DEFAULTS', 'GrainCorrespondences', 'grain_correspondences', 'load_state_strict',
     'select_prefix'
 ]
+from .montage import build_montages, downsample_views, montage_counts, split_tiles  # noqa: E402
+__all__ += ['build_montages', 'downsample_views', 'montage_counts', 'split_tiles']
