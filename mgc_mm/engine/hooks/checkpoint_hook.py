@@ -35,7 +35,11 @@ class SafeCheckpointHook(CheckpointHook):
     def before_train(self, runner) -> None:
         super().before_train(runner)
         if is_main_process() and osp.isdir(str(self.out_dir)):
-            for tmp in sorted(glob.glob(osp.join(str(self.out_dir), f'.*{TMP_SUFFIX}'))):
+            # Only atomic_write's own temporaries of checkpoints and last_checkpoint
+            # (``.{name}.{random}.tmp``): nothing else of the folder is touched.
+            leftovers = [p for pattern in ('.*.pth.*', '.last_checkpoint.*')
+                         for p in glob.glob(osp.join(str(self.out_dir), pattern + TMP_SUFFIX))]
+            for tmp in sorted(leftovers):
                 os.remove(tmp)
                 runner.logger.warning(f'removed {tmp}, left by a save that did not finish')
 
