@@ -569,7 +569,9 @@ def knn_vote(queries: torch.Tensor,
             v, i = sim.topk(min(k, sim.shape[1]), dim=1)
             i = i + bs
             if best_v is not None:
-                v, j = torch.cat([best_v, v], 1).topk(k, dim=1)
+                v = torch.cat([best_v, v], 1)
+                # fewer than k so far when k exceeds a chunk
+                v, j = v.topk(min(k, v.shape[1]), dim=1)
                 i = torch.cat([best_i, i], 1).gather(1, j)
             best_v, best_i = v, i
         weights = (best_v / temperature).softmax(1)
@@ -881,6 +883,44 @@ class DenseProbe:
             device = next(backbone.parameters()).device
         feats = self.extract(backbone, device)
         return None if feats is None else self.evaluate(feats, device)
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(backbone: nn.Module, imgs: Iterator[torch.Tensor]) -> int:
+    """Re-estimate every BatchNorm's running statistics on ``imgs`` (BN re-estimation).
+
+    A randomly initialised ResNet has running means 0 and variances 1, so in eval mode
+    its BNs are identities and its deep features are an un-normalised sum of mostly
+    low-level (colour) signals; a trained one uses data statistics. Re-estimating the
+    statistics on the probe's own images puts both on the same footing: the baseline
+    "random weights, data BN statistics" separates what training taught the weights
+    from what the statistics alone change. The average over all batches is exact
+    (``momentum=None``: cumulative); weights are untouched and the module goes back to
+    eval mode.
+
+    Args:
+        backbone (nn.Module): the backbone (its BNs are updated in place).
+        imgs (iterable[Tensor]): ``(B, 3, H, W)`` normalised batches on its device.
+
+    Returns:
+        int: number of BatchNorm layers re-estimated (0: nothing to do, e.g. a ViT).
+    """
+    norms = [m for m in backbone.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return 0
+    saved = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None
+    backbone.train()
+    try:
+        for x in imgs:
+            backbone(x)
+    finally:
+        for m, mom in zip(norms, saved):
+            m.momentum = mom
+        backbone.eval()
+    return len(norms)
 
 
 # ------------------------------------------------------------------------ loading

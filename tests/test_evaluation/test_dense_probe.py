@@ -359,3 +359,30 @@ def test_tool_end_to_end_checkpoint_vs_random_init(tiny_mgc_checkpoint, tmp_path
     assert figures['trained']['branch'] == 'online' and figures['random']['random_init']
     # Different weights, different features: the figures are those of each backbone.
     assert figures['trained']['retrieval_mIoU'] != figures['random']['retrieval_mIoU']
+
+
+def test_recalibrate_batchnorm_gives_the_data_statistics():
+    from mgc_mm.evaluation import recalibrate_batchnorm
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3, bias=False)
+    net = torch.nn.Sequential(conv, torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                              torch.nn.Conv2d(4, 2, 1), torch.nn.BatchNorm2d(2)).eval()
+    batches = [torch.randn(3, 3, 8, 8) * 2 + 1 for _ in range(4)]
+    ref = net[0](torch.cat(batches)).double()
+    count = recalibrate_batchnorm(net, iter(batches))
+    assert count == 2 and not net.training
+    bn = net[1]
+    assert bn.momentum == 0.1  # restored
+    # Cumulative average over equal batches = the mean of all the data; the running
+    # variance is the average of the per-batch unbiased variances (PyTorch's rule),
+    # recomputed here in float64 (float32 sums of 144 values: 1e-5 relative is ample).
+    torch.testing.assert_close(bn.running_mean.double(), ref.mean((0, 2, 3)),
+                               rtol=1e-5, atol=1e-5)
+    per_batch = [net[0](b).double().transpose(0, 1).flatten(1).var(1) for b in batches]
+    torch.testing.assert_close(bn.running_var.double(), torch.stack(per_batch).mean(0),
+                               rtol=1e-5, atol=1e-5)
+    assert int(bn.num_batches_tracked) == 4
+    # A backbone without BatchNorm is left alone.
+    lin = torch.nn.Sequential(torch.nn.Linear(2, 2))
+    assert recalibrate_batchnorm(lin, iter([torch.randn(2, 2)])) == 0

@@ -10,6 +10,9 @@
 
     # the random-init baseline of the same backbone (config from CKPT or --config)
     python tools/analysis_tools/dense_probe.py CKPT --random-init --data-root DIR ...
+    # ResNets: random weights with BatchNorm statistics re-estimated on the train split
+    # (a random ResNet's BNs are identities in eval mode; see recalibrate_batchnorm)
+    python tools/analysis_tools/dense_probe.py CKPT --random-init --recalibrate-bn ...
     # several GPUs / processes: images are split over ranks, rank 0 prints
     torchrun --nproc_per_node 8 tools/analysis_tools/dense_probe.py CKPT --launcher pytorch ...
 
@@ -24,7 +27,6 @@ Prints (rank 0), all on the val split:
 See mgc_mm/evaluation/dense_probe.py for the protocol details.
 """
 import argparse
-import os
 import os.path as osp
 import sys
 import time
@@ -34,19 +36,17 @@ from mmengine import dist
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mgc_mm  # noqa: E402,F401
-from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, build_backbone,  # noqa: E402
-                               dump_figures, find_labeled_images, split_labeled_images)
+from mgc_mm.evaluation.common import (add_backbone_args, add_runtime_args,  # noqa: E402
+                                     check_backbone_args)
+from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, ProbeImages,  # noqa: E402
+                               build_backbone, dump_figures, find_labeled_images,
+                               init_eval_launcher, recalibrate_batchnorm,
+                               split_labeled_images)
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description='Dense-probe evaluation of a frozen backbone')
-    p.add_argument('checkpoint', nargs='?', help='mgc_mm pretraining checkpoint')
-    p.add_argument('--config', help='config with model.backbone (default: the one stored '
-                   'in the checkpoint)')
-    p.add_argument('--branch', choices=['online', 'momentum'], default='online',
-                   help='which backbone of the checkpoint to probe')
-    p.add_argument('--random-init', action='store_true',
-                   help='probe the same backbone at its (seeded) random initialisation')
+    add_backbone_args(p, 'probe')
     p.add_argument('--data-root', required=True, help='root of the labeled folder')
     p.add_argument('--img-dir', default='train2017', help='images, relative to --data-root')
     p.add_argument('--ann-dir', default='annotations/semantic_train2017',
@@ -78,34 +78,20 @@ def parse_args(argv=None):
     p.add_argument('--linear-epochs', type=int, default=20)
     p.add_argument('--linear-lr', type=float, default=3e-2, help='Adam learning rate')
     p.add_argument('--linear-batch-size', type=int, default=512, help='patches per step')
-    p.add_argument('--batch-size', type=int, default=16, help='images per forward')
-    p.add_argument('--workers', type=int, default=2, help='dataloader workers')
-    p.add_argument('--device', help='default: cuda if available, else cpu')
-    p.add_argument('--seed', type=int, default=0, help='split, crops, linear probe, random init')
-    p.add_argument('--out', help='also write the figures to this JSON file')
-    p.add_argument('--no-progress', action='store_true')
-    p.add_argument('--launcher', choices=['none', 'pytorch'], default='none')
-    p.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    p.add_argument('--recalibrate-bn', action='store_true',
+                   help='re-estimate BatchNorm statistics on the train split before '
+                   'probing (with --random-init: the random-weights, data-statistics '
+                   'baseline of BN backbones)')
+    add_runtime_args(p, batch_size=16, seed_help='split, crops, linear probe, random init')
     args = p.parse_args(argv)
-    if args.checkpoint is None and not (args.random_init and args.config):
-        p.error('give a checkpoint, or --random-init with --config')
+    check_backbone_args(p, args)
     if bool(args.val_img_dir) != bool(args.val_ann_dir):
         p.error('--val-img-dir and --val-ann-dir go together')
     return args
 
 
 def init_launcher(args) -> torch.device:
-    if args.launcher == 'pytorch':
-        os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-        if torch.cuda.is_available():
-            dist.init_dist('pytorch', backend='nccl')
-        else:  # mmengine's launcher calls torch.cuda.set_device, which needs a GPU
-            torch.distributed.init_process_group(backend='gloo')
-    if args.device:
-        return torch.device(args.device)
-    if torch.cuda.is_available():
-        return torch.device('cuda', torch.cuda.current_device())
-    return torch.device('cpu')
+    return init_eval_launcher(args.launcher, args.local_rank, args.device)
 
 
 def read_list(path):
@@ -135,6 +121,8 @@ def format_table(figures, args, info) -> str:
         return '-' if v is None or v != v else f'{100 * v:.2f}'
 
     what = 'random init' if args.random_init else f'{info["branch"]} backbone'
+    if info.get('bn_layers'):
+        what += f', BN statistics re-estimated on the train split ({info["bn_layers"]} layers)'
     rows = [
         ('backbone', f'{what} ({info["config"]})'),
         ('input size', f'{args.input_size} x {args.input_size}'),
@@ -164,6 +152,12 @@ def main(argv=None):
     backbone, info = build_backbone(args.checkpoint, args.config, args.branch,
                                     args.random_init, args.seed)
     backbone.to(device)
+    if args.recalibrate_bn:
+        loader = torch.utils.data.DataLoader(
+            ProbeImages([img for img, _ in train], args.input_size),
+            batch_size=args.batch_size, num_workers=args.workers)
+        info['bn_layers'] = recalibrate_batchnorm(
+            backbone, (batch['img'].to(device) for batch in loader))
     probe = DenseProbe(
         train, val, args.measurements, num_classes=args.num_classes,
         input_size=args.input_size, reduce_zero_label=args.reduce_zero_label,
@@ -179,7 +173,8 @@ def main(argv=None):
         figures['seconds'] = round(time.perf_counter() - start, 1)
         figures.update(k=args.k, temperature=args.temperature, input_size=args.input_size,
                        checkpoint=args.checkpoint, branch=info['branch'],
-                       random_init=args.random_init)
+                       random_init=args.random_init,
+                       recalibrated_bn_layers=info.get('bn_layers', 0))
         print(format_table(figures, args, info))
         if args.out:
             dump_figures(figures, args.out)

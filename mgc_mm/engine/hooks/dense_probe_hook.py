@@ -1,21 +1,19 @@
 import os.path as osp
 from typing import Dict, Optional, Sequence
 
-from mmengine import dist
-from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmpretrain.registry import HOOKS
 from torch import nn
 
-from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, find_labeled_images,
-                               split_labeled_images)
+from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, backbone_out_type,
+                               find_labeled_images, split_labeled_images)
+from .backbone_eval_hook import BackboneEvalHook
 
 # What is logged: the measurements, not the bookkeeping counts.
 _LOGGED = ('linear_mIoU', 'retrieval_mIoU', 'cross_view_top1', 'cross_view_top5')
 
 
 @HOOKS.register_module()
-class DenseProbeHook(Hook):
+class DenseProbeHook(BackboneEvalHook):
     """Dense probes of the backbone being pretrained, every ``interval`` epochs.
 
     The live signal that a dense method learns something, not only that its loss
@@ -69,7 +67,9 @@ class DenseProbeHook(Hook):
             (``label_mode``, ``eval_resolution``, ``linear_cfg``, ``num_workers``, ...).
     """
 
-    priority = 'LOW'  # after the optimizer / EMA updates of the epoch
+    prefix = 'dense_probe'
+    title = 'dense probe'
+    logged = _LOGGED
 
     def __init__(self,
                  data_root: str,
@@ -89,15 +89,9 @@ class DenseProbeHook(Hook):
                  seed: int = 0,
                  probe_before_train: bool = False,
                  probe_kwargs: Optional[dict] = None) -> None:
-        if interval < 1:
-            raise ValueError(f'interval must be >= 1, got {interval}')
-        if branch not in ('online', 'momentum'):
-            raise ValueError(f"branch must be 'online' or 'momentum', got {branch!r}")
+        super().__init__(interval, by_epoch, branch, probe_before_train)
         self.img_dir = osp.join(data_root, img_dir)
         self.ann_dir = osp.join(data_root, ann_dir)
-        self.interval = interval
-        self.by_epoch = by_epoch
-        self.branch = branch
         self.val_fraction = val_fraction
         self.seed = seed
         self.probe_before_train = probe_before_train
@@ -120,47 +114,10 @@ class DenseProbeHook(Hook):
         if self.probe_before_train:
             self._probe(runner, 'before training')
 
-    def after_train_epoch(self, runner) -> None:
-        if self.by_epoch and (self.every_n_epochs(runner, self.interval)
-                              or self.is_last_train_epoch(runner)):
-            self._probe(runner, f'epoch {runner.epoch + 1}')  # epoch is 0-based here
+    def evaluate(self, backbone: nn.Module) -> Optional[Dict[str, float]]:
+        # ViTs give patch maps for the probe only (mmpretrain reads out_type at forward)
+        with backbone_out_type(backbone, 'featmap'):
+            return self.probe.run(backbone)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
-        if not self.by_epoch and (self.every_n_train_iters(runner, self.interval)
-                                  or self.is_last_train_iter(runner)):
-            self._probe(runner, f'iter {runner.iter + 1}')
-
-    def backbone(self, runner) -> nn.Module:
-        """The probed backbone of the (unwrapped) model."""
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        if self.branch == 'momentum':
-            ema = getattr(model, 'momentum_encoder', None)
-            if ema is None or not hasattr(ema.module, 'backbone'):
-                raise AttributeError(f"branch='momentum': {type(model).__name__} has no "
-                                     'momentum_encoder.module.backbone')
-            return ema.module.backbone
-        return model.backbone
-
-    def _probe(self, runner, when: str) -> Dict[str, float]:
-        backbone = self.backbone(runner)
-        out_type = getattr(backbone, 'out_type', None)
-        if out_type not in (None, 'featmap'):
-            backbone.out_type = 'featmap'  # mmpretrain ViTs read it at forward time
-        try:
-            figures = self.probe.run(backbone)
-        finally:
-            if out_type not in (None, 'featmap'):
-                backbone.out_type = out_type
-        if dist.get_world_size() > 1:
-            box = [figures]
-            dist.broadcast_object_list(box, src=0)
-            figures = box[0]
-        scalars = {f'dense_probe/{k}': float(figures[k]) for k in _LOGGED if k in figures}
-        for key, value in scalars.items():
-            runner.message_hub.update_scalar(key, value)
-        runner.visualizer.add_scalars(scalars, step=runner.iter)
-        text = ', '.join(f'{k.split("/", 1)[1]}: {v:.4f}' for k, v in scalars.items())
-        counts = (f'{figures["num_train_images"]} train / {figures["num_val_images"]} '
-                  'val images')
-        runner.logger.info(f'dense probe ({self.branch} backbone, {when}, {counts}): {text}')
-        return figures
+    def describe(self, figures: Dict[str, float]) -> str:
+        return f'{figures["num_train_images"]} train / {figures["num_val_images"]} val images'

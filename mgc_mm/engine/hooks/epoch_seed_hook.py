@@ -27,10 +27,22 @@ class EpochSeedHook(Hook):
     ``worker_init_fn``, those of the workers (mmengine's per-rank/per-worker offsets).
     Persistent workers are started once and keep their generators across epochs, so
     with ``persistent_workers=True`` only the main process is reseeded.
+    The sampler's shuffle seed is tied to the run's seed too: mmengine's
+    ``DefaultSampler`` draws its own seed when the dataloader is built, before
+    ``--resume`` restores the run's seed, so a resumed run would otherwise visit the
+    images in another order. A seed set in the config's ``sampler`` is kept.
     ``tools/train.py`` adds it to every config that does not have it.
     """
 
     priority = 'VERY_HIGH'
+
+    def before_train(self, runner) -> None:
+        # Runs after load_or_resume, so runner.seed is the resumed run's seed.
+        sampler = getattr(runner.train_loop.dataloader, 'sampler', None)
+        sampler_cfg = (runner.cfg.get('train_dataloader') or {}).get('sampler') or {}
+        if (sampler is not None and hasattr(sampler, 'seed') and runner.seed is not None
+                and sampler_cfg.get('seed') is None):
+            sampler.seed = int(runner.seed)
 
     def before_train_epoch(self, runner) -> None:
         base = runner.seed if runner.seed is not None else 0

@@ -1,4 +1,8 @@
+import logging
+from typing import Optional, Tuple
+
 import torch
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 from mmpretrain.models import VisionTransformer
@@ -27,6 +31,13 @@ class MGCViT(VisionTransformer):
       The position embedding is resized to this backbone's grid; with
       ``with_cls_token=False`` (ViTPose) the class token and its position are
       dropped on purpose and this is logged.
+    * the head count is checked against the checkpoint's own config
+      (``meta['cfg']``, which every checkpoint written by mmengine's runner and
+      ``extract_backbone.py`` keeps): ``attn.qkv`` has the same shape for any number
+      of heads at equal width (MGC's ViT-S: 8 heads, MoCo v3's: 12), so a wrong
+      ``arch.num_heads`` would load without an error and attend differently. A
+      mismatch stops the load; a checkpoint without a readable config is loaded with
+      a warning that the head count was not verified.
 
     Reached from other toolboxes' configs as ``type='mmpretrain.MGCViT'``.
 
@@ -85,6 +96,57 @@ class MGCViT(VisionTransformer):
             if dropped:
                 print_log(f'{checkpoint}: with_cls_token=False, not loading {dropped}',
                           logger='current')
+        self._check_num_heads(ckpt, checkpoint)
         load_state_strict(self, sub, f'checkpoint {checkpoint}', prefix)
         print_log(f'loaded {len(sub)} backbone tensors from {checkpoint} (prefix {prefix!r}), '
                   'no missing or unexpected keys', logger='current')
+
+    def _check_num_heads(self, ckpt: dict, checkpoint: str) -> None:
+        """Stop if the checkpoint's config pretrained another number of heads."""
+        ours = self.arch_settings['num_heads']
+        theirs, where = pretrained_num_heads(ckpt)
+        if theirs is None:
+            print_log(f'{checkpoint}: head count not verified ({where}); this backbone has '
+                      f'{ours} heads, make sure the checkpoint has as many (qkv weights have '
+                      'the same shape for any head count)', logger='current',
+                      level=logging.WARNING)
+        elif theirs != ours:
+            raise ValueError(
+                f'checkpoint {checkpoint} was pretrained with num_heads={theirs} ({where}), '
+                f'this backbone has num_heads={ours}: the weights would load (same shapes) '
+                'but compute other attention. Use the benchmark config for that backbone '
+                '(MoCo v3 ViT-S/16, 12 heads: *_mocov3-vit-s16_*; MGC ViT-S/16, 8 heads: '
+                '*_mgc-vit-s16_*) or set model.backbone.arch.num_heads')
+
+
+# String archs of mmpretrain's ViTs. MoCoV3ViT adds its ViT-S to the (shared) arch zoo
+# only when one is built, so it is listed here.
+_MOCOV3_ARCHS = {'mocov3-s': 12, 'mocov3-small': 12}
+
+
+def pretrained_num_heads(ckpt: dict) -> Tuple[Optional[int], str]:
+    """The ``num_heads`` of ``model.backbone`` in a checkpoint's stored config.
+
+    Returns:
+        (num_heads or None, where it was read or why it could not be).
+    """
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    text = meta.get('cfg') if isinstance(meta, dict) else None
+    if text is None:
+        return None, "the checkpoint has no meta['cfg']"
+    try:
+        cfg = Config.fromstring(text, '.py') if isinstance(text, str) else Config(dict(text))
+        backbone = cfg.model.backbone
+        arch = backbone['arch']  # none: not a ViT (R50...), the strict load will say so
+    except Exception as e:  # an unreadable config must not block loading, only warn
+        return None, ("meta['cfg'] has no readable model.backbone.arch "
+                      f'({type(e).__name__}: {e})')
+    if isinstance(arch, str):
+        zoo = {k: v['num_heads'] for k, v in VisionTransformer.arch_zoo.items()}
+        zoo.update(_MOCOV3_ARCHS)
+        if arch.lower() not in zoo:
+            return None, f"meta['cfg'] model.backbone.arch {arch!r} is not a known ViT arch"
+        return zoo[arch.lower()], f"meta['cfg'] model.backbone.arch={arch!r}"
+    if 'num_heads' not in arch:
+        return None, "meta['cfg'] model.backbone.arch has no num_heads"
+    return int(arch['num_heads']), "meta['cfg'] model.backbone.arch.num_heads"

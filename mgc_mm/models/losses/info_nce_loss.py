@@ -62,6 +62,10 @@ class InfoNCELoss(nn.Module):
     so that DDP's gradient averaging over ranks gives exactly the value and gradients
     of one process on the concatenated batch.
 
+    With a ``queue`` (MoCo / Mugs IDS and LGDS), row ``i`` is contrasted with its own
+    key only and the queue rows instead: ``logits_i = [q_i·k_i, q_i·Qᵀ] / τ``, label
+    0; the keys are not gathered (the queue holds all ranks' past keys).
+
     Args:
         temperature (float): τ. Defaults to 0.1.
         reduction (str): ``'mean'`` over rows or ``'iou_weighted'``
@@ -87,7 +91,8 @@ class InfoNCELoss(nn.Module):
 
     def forward(self, query: torch.Tensor, key: Union[torch.Tensor, GatheredKeys],
                 weight: Optional[torch.Tensor] = None,
-                labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+                labels: Optional[torch.Tensor] = None,
+                queue: Optional[torch.Tensor] = None) -> torch.Tensor:
         """
         Args:
             query (Tensor): ``(M, D)`` local queries (with gradient).
@@ -97,9 +102,25 @@ class InfoNCELoss(nn.Module):
             weight (Tensor, optional): ``(M,)`` row weights for ``'iou_weighted'``.
             labels (Tensor, optional): ``(M,)`` index of each query's positive among
                 this rank's keys.
+            queue (Tensor, optional): ``(L, D)`` negatives, used as given (unit rows,
+                e.g. a snapshot of a :class:`FeatureQueue`); ``key`` is then ``(M, D)``
+                local keys, row ``i`` the positive of query ``i``.
         """
         # Logits in fp32: at τ = 0.1 half precision loses the softmax tail.
         q = F.normalize(query.float(), dim=1)
+        if queue is not None:
+            if labels is not None or isinstance(key, GatheredKeys):
+                raise ValueError('with a queue the positives are the rows of a local key '
+                                 'tensor: no labels, no gathered keys')
+            if key.shape != q.shape:
+                raise ValueError(f'{tuple(q.shape)} queries but {tuple(key.shape)} keys')
+            k = F.normalize(key.detach().float(), dim=1)
+            logits = torch.cat([(q * k).sum(1, keepdim=True),
+                                q @ queue.detach().float().t()], dim=1)
+            labels = torch.zeros(q.shape[0], dtype=torch.long, device=q.device)
+            total = global_count(q.shape[0], q.device) if self.reduction == 'mean' else 0
+            ce = F.cross_entropy(logits / self.temperature, labels, reduction='none')
+            return self._reduce(ce, total, weight)
         keys = key if isinstance(key, GatheredKeys) else self.gather_keys(key)
         if labels is None:
             if q.shape[0] != keys.count:
@@ -114,6 +135,11 @@ class InfoNCELoss(nn.Module):
             total = global_count(q.shape[0], q.device) if self.reduction == 'mean' else 0
         labels = labels.to(q.device, torch.long) + keys.offset
         ce = F.cross_entropy(q @ keys.keys.t() / self.temperature, labels, reduction='none')
+        return self._reduce(ce, total, weight)
+
+    def _reduce(self, ce: torch.Tensor, total: int,
+                weight: Optional[torch.Tensor]) -> torch.Tensor:
+        # ``total``: the global query count (reduction 'mean').
         world_size = dist.get_world_size()
         if self.reduction == 'mean':
             return ce.sum() * (self.loss_weight * world_size / max(total, 1))

@@ -4,3 +4,6 @@ from .sequential_neck import SequentialNeck
 __all__ = ['MultiGrainNeck', 'SequentialNeck']
 from .strict_fpn import PretrainedFPN  # noqa: E402
 __all__ += ['PretrainedFPN']
+from .dino_projector import DINOProjector  # noqa: E402
+from .relation_projector import RelationProjector  # noqa: E402
+__all__ += ['DINOProjector', 'RelationProjector']

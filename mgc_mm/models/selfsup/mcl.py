@@ -1,14 +1,13 @@
-from math import cos, pi
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmpretrain.models import BaseSelfSupervisor, CosineEMA
 from mmpretrain.structures import DataSample
 from torch import nn
 
 from mgc_mm.registry import MODELS
+from ..utils.ema import cosine_ema_momentum
 from ..utils.montage import DOWNSAMPLE_MODES, build_montages, montage_counts
 
 
@@ -136,13 +135,7 @@ class MCL(BaseSelfSupervisor):
 
     def current_momentum(self) -> float:
         """EMA coefficient ``m`` (``p_t <- m p_t + (1 - m) p_o``) of the last update."""
-        ema = self.momentum_encoder
-        step = int(ema.steps) - 1
-        if step <= 0:
-            return 0.
-        max_iters = MessageHub.get_current_instance().get_info('max_iters')
-        anneal = (cos(pi * step / float(max_iters)) + 1) / 2
-        return 1. - (ema.end_momentum - (ema.end_momentum - ema.momentum) * anneal)
+        return cosine_ema_momentum(self.momentum_encoder)
 
     @torch.no_grad()
     def make_levels(self, views: Sequence[torch.Tensor]

@@ -1,14 +1,12 @@
-from math import cos, pi
 from typing import Dict, List, Optional, Union
 
 import torch
-from mmengine.logging import MessageHub
 from mmpretrain.models import BaseSelfSupervisor, CosineEMA, MoCoV3ViT
 from mmpretrain.structures import DataSample
 from torch import nn
 
 from mgc_mm.registry import MODELS
-from ..utils import grain_correspondences
+from ..utils import cosine_ema_momentum, grain_correspondences
 
 
 @MODELS.register_module()
@@ -69,13 +67,7 @@ class MGC(BaseSelfSupervisor):
 
     def current_momentum(self) -> float:
         """EMA coefficient ``m`` (``p_t <- m p_t + (1 - m) p_o``) of the last update."""
-        ema = self.momentum_encoder
-        step = int(ema.steps) - 1
-        if step <= 0:
-            return 0.
-        max_iters = MessageHub.get_current_instance().get_info('max_iters')
-        anneal = (cos(pi * step / float(max_iters)) + 1) / 2
-        return 1. - (ema.end_momentum - (ema.end_momentum - ema.momentum) * anneal)
+        return cosine_ema_momentum(self.momentum_encoder)
 
     def correspondences(self, data_samples: List[DataSample], device: torch.device) -> dict:
         """Per grain ``(idx1, idx2, weight, valid)`` of the batch, ``(B, K)`` each.

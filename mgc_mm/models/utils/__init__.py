@@ -8,3 +8,8 @@ __all__ = [
 ]
 from .montage import build_montages, downsample_views, montage_counts, split_tiles  # noqa: E402
 __all__ += ['build_montages', 'downsample_views', 'montage_counts', 'split_tiles']
+from .ema import cosine_ema_momentum  # noqa: E402
+from .mlp import MLP  # noqa: E402
+from .multi_crop import multi_crop_average  # noqa: E402
+from .queue import FeatureQueue  # noqa: E402
+__all__ += ['FeatureQueue', 'MLP', 'cosine_ema_momentum', 'multi_crop_average']

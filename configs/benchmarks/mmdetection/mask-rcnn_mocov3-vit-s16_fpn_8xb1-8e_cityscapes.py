@@ -1,0 +1,6 @@
+# Mask R-CNN on Cityscapes instance segmentation from a MoCo v3 ViT-S/16 checkpoint.
+# The MGC config mask-rcnn_mgc-vit-s16_fpn_8xb1-8e_cityscapes.py with the MoCo v3 ViT-S/16
+# backbone (12 heads, ../_base_/mocov3_vit-s16.py): everything else, schedule included, is
+# the same, so the two pretrainings are compared on one protocol.
+_base_ = ['./mask-rcnn_mgc-vit-s16_fpn_8xb1-8e_cityscapes.py', '../_base_/mocov3_vit-s16.py']
+model = dict(backbone={{_base_.mocov3_vit_s16}})

@@ -1,0 +1,55 @@
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer
+from mmengine.model.weight_init import trunc_normal_
+from torch import nn
+
+
+class MLP(nn.Sequential):
+    """``num_layers`` Linear layers with an activation between them, no norm layers
+    (the DINO / Mugs projection heads), optionally L2-normalised input and output.
+
+    Linear weights are truncated-normal (std 0.02) and biases zero, as in DINO.
+
+    Args:
+        in_channels (int): input width.
+        hid_channels (int): width of the hidden layers.
+        out_channels (int): output width.
+        num_layers (int): Linear layers (>= 1). Defaults to 3.
+        act_cfg (dict): activation between the layers. Defaults to GELU.
+        normalize_input (bool): L2-normalise the input. Defaults to False.
+        normalize_output (bool): L2-normalise the output. Defaults to False.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 hid_channels: int,
+                 out_channels: int,
+                 num_layers: int = 3,
+                 act_cfg: Optional[dict] = None,
+                 normalize_input: bool = False,
+                 normalize_output: bool = False) -> None:
+        if num_layers < 1:
+            raise ValueError(f'num_layers must be >= 1, got {num_layers}')
+        act_cfg = dict(type='GELU') if act_cfg is None else act_cfg
+        widths = [in_channels] + [hid_channels] * (num_layers - 1) + [out_channels]
+        layers = []
+        for i in range(num_layers):
+            if i:
+                layers.append(build_activation_layer(act_cfg))
+            layers.append(nn.Linear(widths[i], widths[i + 1]))
+        super().__init__(*layers)
+        self.normalize_input = normalize_input
+        self.normalize_output = normalize_output
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                trunc_normal_(m.weight, std=.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalize_input:
+            x = F.normalize(x, dim=-1)
+        x = super().forward(x)
+        return F.normalize(x, dim=-1) if self.normalize_output else x
