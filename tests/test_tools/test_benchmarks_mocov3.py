@@ -13,6 +13,7 @@ from mmpretrain.models.utils import build_2d_sincos_position_embedding, resize_p
 from mmpretrain.registry import MODELS
 
 import mgc_mm.models.backbones.mgc_vit as mgc_vit_module
+import mgc_mm.models.utils.pretrained as pretrained_module
 from mgc_mm.models.utils import load_state_strict, select_prefix
 from mgc_mm.utils import extract_backbone, set_pretrained
 from tests.conftest import REPO
@@ -81,8 +82,10 @@ def backbone_of(state, prefix='backbone.'):
 class LogRecorder:
     def __init__(self, monkeypatch):
         self.messages = []
-        monkeypatch.setattr(mgc_vit_module, 'print_log',
-                            lambda msg, *a, **k: self.messages.append(str(msg)))
+        # The backbone's messages and those of the shared strict helpers (momentum alias).
+        for module in (mgc_vit_module, pretrained_module):
+            monkeypatch.setattr(module, 'print_log',
+                                lambda msg, *a, **k: self.messages.append(str(msg)))
 
 
 @pytest.mark.slow  # builds a detector, two segmentors and a pose model at ViT-S size
@@ -109,6 +112,34 @@ def test_variant_loads_mocov3_checkpoint_exactly(name, mocov3_checkpoint, monkey
         assert torch.equal(got[k], v), k  # sin-cos pos_embed and frozen conv1 included
     assert model.backbone.arch_settings['num_heads'] == 12
     assert not any('not verified' in m for m in log.messages)
+
+
+# --pretrained-branch momentum: MoCo v3 keeps its key encoder as mmpretrain's
+# EMA(Sequential(backbone, neck)), `momentum_encoder.module.0.`, not under the prefix the
+# flag sets; MGCViT finds it as the ResNet loaders find `encoder_k.module.0.`.
+@pytest.mark.parametrize('name', ['mmdet', 'mmpose'])
+def test_variant_loads_mocov3_momentum_branch(name, mocov3_checkpoint, monkeypatch):
+    path, state = mocov3_checkpoint
+    cfg = Config.fromfile(osp.join(BENCH, VARIANTS[name]))
+    set_pretrained(cfg, path, 'momentum', VARIANTS[name])
+    assert cfg.model.backbone.init_cfg.prefix == 'momentum_encoder.module.backbone.'
+    backbone = MODELS.build(copy.deepcopy(cfg.model.backbone))
+    log = LogRecorder(monkeypatch)
+    backbone.init_weights()
+    expected = backbone_of(state, 'momentum_encoder.module.0.')
+    assert not torch.equal(expected['layers.0.attn.qkv.weight'],
+                           state['backbone.layers.0.attn.qkv.weight'])
+    if not backbone.with_cls_token:
+        expected.pop('cls_token')
+        expected['pos_embed'] = resize_pos_embed(expected['pos_embed'][:, 1:], (14, 14),
+                                                 backbone.patch_resolution, 'bicubic', 0)
+    got = backbone.state_dict()
+    assert set(got) == set(expected)
+    for k, v in expected.items():
+        assert torch.equal(got[k], v), k
+    assert any("checkpoint is under 'momentum_encoder.module.0.'" in m for m in log.messages)
+    assert any("(prefix 'momentum_encoder.module.0.'), no missing or unexpected keys" in m
+               for m in log.messages), log.messages
 
 
 @pytest.mark.parametrize('name', list(VARIANTS))

@@ -6,9 +6,9 @@
 #
 # Head count: 8, MGC's ViT-S/16. The attention weights have the same shapes for any
 # head count, so a wrong count would load without an error and probe a different
-# network: a MoCo v3 checkpoint (12 heads) takes mocov3-vit-s16_linear-... next to this
-# file, a Mugs one (`deit-small`, 6 heads) this config with
-# `--cfg-options model.backbone.arch.num_heads=6`.
+# network (MGCViT refuses a checkpoint whose stored config has another count): a MoCo v3
+# checkpoint (12 heads) takes mocov3-vit-s16_linear-... next to this file, a Mugs one
+# (`deit-small`, 6 heads) mugs-vit-s16_linear-....
 _base_ = 'mmpretrain::mocov3/benchmarks/vit-small-p16_8xb128-linear-coslr-90e_in1k.py'
 
 custom_imports = dict(imports=['mgc_mm'], allow_failed_imports=False)

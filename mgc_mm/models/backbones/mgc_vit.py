@@ -9,7 +9,7 @@ from mmpretrain.models import VisionTransformer
 from mmpretrain.models.utils import resize_pos_embed
 
 from mgc_mm.registry import MODELS
-from ..utils import load_state_strict, select_prefix
+from ..utils.pretrained import load_state_strict, resolve_momentum_prefix, select_prefix
 
 
 @MODELS.register_module()
@@ -27,7 +27,10 @@ class MGCViT(VisionTransformer):
       strictly: every backbone key must be in the checkpoint under ``prefix`` and no
       key under ``prefix`` may be left over, else the run stops with the keys named.
       Use ``prefix='backbone.'`` for the online branch of an mgc_mm checkpoint and
-      ``prefix='momentum_encoder.module.backbone.'`` for the momentum (target) one.
+      ``prefix='momentum_encoder.module.backbone.'`` for the momentum (target) one;
+      with the latter, an mmpretrain checkpoint that keeps its momentum backbone
+      elsewhere (MoCo v3: ``momentum_encoder.module.0.``) is loaded from there, as the
+      ResNet loaders do (``resolve_momentum_prefix``), and the prefix taken is logged.
       The position embedding is resized to this backbone's grid; with
       ``with_cls_token=False`` (ViTPose) the class token and its position are
       dropped on purpose and this is logged.
@@ -85,6 +88,7 @@ class MGCViT(VisionTransformer):
         """Load ``checkpoint``'s keys under ``prefix`` strictly (see class docs)."""
         ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
         state = ckpt.get('state_dict', ckpt.get('model', ckpt))
+        prefix = resolve_momentum_prefix(state, prefix, checkpoint)
         sub = select_prefix(state, prefix, f'checkpoint {checkpoint}')
         if not self.with_cls_token:
             dropped = [k for k in ('cls_token', ) if sub.pop(k, None) is not None]
@@ -115,8 +119,9 @@ class MGCViT(VisionTransformer):
                 f'checkpoint {checkpoint} was pretrained with num_heads={theirs} ({where}), '
                 f'this backbone has num_heads={ours}: the weights would load (same shapes) '
                 'but compute other attention. Use the benchmark config for that backbone '
-                '(MoCo v3 ViT-S/16, 12 heads: *_mocov3-vit-s16_*; MGC ViT-S/16, 8 heads: '
-                '*_mgc-vit-s16_*) or set model.backbone.arch.num_heads')
+                '(MGC ViT-S/16, 8 heads: *_mgc-vit-s16_*; MoCo v3 ViT-S/16, 12 heads: '
+                '*_mocov3-vit-s16_*; Mugs ViT-S/16 (deit-small), 6 heads: *_mugs-vit-s16_*) '
+                'or set model.backbone.arch.num_heads')
 
 
 # String archs of mmpretrain's ViTs. MoCoV3ViT adds its ViT-S to the (shared) arch zoo

@@ -5,3 +5,5 @@ from .info_nce_loss import GatheredKeys  # noqa: E402
 __all__ += ['GatheredKeys']
 from .dino_loss import DINOLoss  # noqa: E402
 __all__ += ['DINOLoss']
+from .supcon_loss import SupConLoss  # noqa: E402
+__all__ += ['SupConLoss']

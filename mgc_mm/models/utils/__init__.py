@@ -13,3 +13,6 @@ from .mlp import MLP  # noqa: E402
 from .multi_crop import multi_crop_average  # noqa: E402
 from .queue import FeatureQueue  # noqa: E402
 __all__ += ['FeatureQueue', 'MLP', 'cosine_ema_momentum', 'multi_crop_average']
+from .kmeans import DistributedKMeans, distributed_kmeans, kmeans, shared_seed  # noqa: E402
+from .sinkhorn import sinkhorn  # noqa: E402
+__all__ += ['DistributedKMeans', 'distributed_kmeans', 'kmeans', 'shared_seed', 'sinkhorn']

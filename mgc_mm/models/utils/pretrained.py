@@ -7,7 +7,33 @@ These helpers stop instead, naming the keys.
 from typing import Dict
 
 import torch
+from mmengine.logging import print_log
 from torch import nn
+
+# mmpretrain's MoCo / DenseCL keep the momentum backbone as `encoder_k` and BYOL /
+# MoCo v3 as `momentum_encoder`, both EMA(Sequential(backbone, neck)): the backbone is
+# item 0. mgc_mm's methods (MGC, Mugs, ...) use a ModuleDict
+# (`momentum_encoder.module.backbone.`), the prefix `--pretrained-branch momentum` sets.
+MOMENTUM_BACKBONE_PREFIX = 'momentum_encoder.module.backbone.'
+MOMENTUM_BACKBONE_ALIASES = ('encoder_k.module.0.', 'momentum_encoder.module.0.')
+
+
+def resolve_momentum_prefix(state: Dict[str, torch.Tensor], prefix: str, source: str,
+                            part: str = '') -> str:
+    """``prefix``, or where an mmpretrain checkpoint keeps the momentum backbone.
+
+    Only the momentum prefix has aliases, and only when the checkpoint has no key under
+    ``prefix + part``: a checkpoint with mgc_mm's layout always loads from it. The alias
+    taken is logged, so the log says which tensors were loaded.
+    """
+    if prefix != MOMENTUM_BACKBONE_PREFIX or any(k.startswith(prefix + part) for k in state):
+        return prefix
+    for alias in MOMENTUM_BACKBONE_ALIASES:
+        if any(k.startswith(alias + part) for k in state):
+            print_log(f'{source}: no {prefix!r} keys; the momentum backbone of this '
+                      f'(mmpretrain) checkpoint is under {alias!r}', logger='current')
+            return alias
+    return prefix  # select_prefix then names what the checkpoint has
 
 
 def select_prefix(state: Dict[str, torch.Tensor], prefix: str,

@@ -15,18 +15,15 @@ from mmengine.model.weight_init import initialize
 from mmengine.runner import CheckpointLoader
 from torch import nn
 
-from .pretrained import load_state_strict, select_prefix
+# The momentum aliases are re-exported: they live with the strict helpers, which the
+# ViT backbone (MGCViT) uses too.
+from .pretrained import (MOMENTUM_BACKBONE_ALIASES, MOMENTUM_BACKBONE_PREFIX,  # noqa: F401
+                         load_state_strict, resolve_momentum_prefix, select_prefix)
 
 # The checkpoint of a benchmark config that the user has to give: `tools/train.py
 # --pretrained CKPT` replaces it in every `Pretrained` init_cfg of the model
 # (mgc_mm.utils.config.set_pretrained).
 PRETRAINED_PLACEHOLDER = '${PRETRAINED}'
-
-# mmpretrain's MoCo / DenseCL keep the momentum backbone as `encoder_k` and BYOL /
-# MoCo v3 as `momentum_encoder`, both EMA(Sequential(backbone, neck)): the backbone is
-# item 0. mgc_mm's methods use a ModuleDict (`momentum_encoder.module.backbone.`).
-MOMENTUM_BACKBONE_PREFIX = 'momentum_encoder.module.backbone.'
-MOMENTUM_BACKBONE_ALIASES = ('encoder_k.module.0.', 'momentum_encoder.module.0.')
 
 # Keys that only a ViT backbone has (mmpretrain / MGCViT names).
 VIT_KEYS = ('patch_embed.', 'pos_embed', 'cls_token')
@@ -45,17 +42,6 @@ def split_pretrained_cfg(init_cfg: InitCfg) -> Tuple[Optional[dict], Optional[Li
         raise ValueError(f'init_cfg has {len(pretrained)} Pretrained entries, one at most')
     others = [c for c in cfgs if c.get('type') != 'Pretrained']
     return (pretrained[0] if pretrained else None), (others or None)
-
-
-def _resolve_prefix(state: dict, prefix: str, part: str, checkpoint: str) -> str:
-    if any(k.startswith(prefix + part) for k in state) or prefix != MOMENTUM_BACKBONE_PREFIX:
-        return prefix
-    for alias in MOMENTUM_BACKBONE_ALIASES:
-        if any(k.startswith(alias + part) for k in state):
-            print_log(f'{checkpoint}: no {prefix!r} keys; the momentum backbone of this '
-                      f'(mmpretrain) checkpoint is under {alias!r}', logger='current')
-            return alias
-    return prefix
 
 
 def load_pretrained_strict(module: nn.Module, init_cfg: dict, owner: str,
@@ -93,7 +79,7 @@ def load_pretrained_strict(module: nn.Module, init_cfg: dict, owner: str,
                          'pretraining checkpoint with `tools/train.py CONFIG --pretrained CKPT`')
     ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
     state = ckpt.get('state_dict', ckpt.get('model', ckpt)) if isinstance(ckpt, dict) else ckpt
-    prefix = _resolve_prefix(state, prefix, part, checkpoint)
+    prefix = resolve_momentum_prefix(state, prefix, checkpoint, part)
     vit = sorted({k[len(prefix):].split('.')[0] for k in state
                   if k.startswith(prefix) and k[len(prefix):].startswith(VIT_KEYS)})
     if vit:

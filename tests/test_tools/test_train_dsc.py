@@ -1,0 +1,83 @@
+"""DSC configs: DenseCL's schedules, the coupled-crop pipeline, and the demo config end
+to end through tools/train.py, its checkpoint loaded by the R50 benchmark config
+(online and momentum branch) exactly like DenseCL's."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmpretrain.models import ResNet
+from mmpretrain.registry import DATASETS
+
+from tests.conftest import REPO
+from tests.test_tools.test_benchmarks_r50 import (MOMENTUM, ONLINE, R50, assert_equal,
+                                                  build_model, expected, load_cfg)
+from tests.test_tools.test_train_densecl_mocov2 import losses, train
+
+DSC_DIR = osp.join(REPO, 'configs', 'dsc')
+DEMO = osp.join(DSC_DIR, 'dsc_resnet50_1xb8-2e_coco-demo.py')
+DEMO_ROOT = osp.join(REPO, 'demo', 'data', 'coco') + '/'
+
+
+def unscoped(x):
+    """Config values without the `_scope_` tags that mmpretrain:: bases add."""
+    if isinstance(x, dict):
+        return {k: unscoped(v) for k, v in x.items() if k != '_scope_'}
+    if isinstance(x, (list, tuple)):
+        return [unscoped(v) for v in x]
+    return x
+
+
+@pytest.mark.parametrize('dsc, densecl', [
+    ('dsc_resnet50_8xb32-coslr-800e_coco.py', 'densecl_resnet50_8xb32-coslr-800e_coco.py'),
+    ('dsc_resnet50_8xb32-coslr-200e_in1k.py', 'densecl_resnet50_8xb32-coslr-200e_in1k.py')])
+def test_configs_use_densecl_schedules(dsc, densecl):
+    a = Config.fromfile(osp.join(DSC_DIR, dsc))
+    b = Config.fromfile(osp.join(REPO, 'configs', 'densecl', densecl))
+    for key in ('optim_wrapper', 'param_scheduler'):
+        assert unscoped(a[key]) == unscoped(b[key]), key
+    assert a.train_cfg == b.train_cfg and a.auto_scale_lr == b.auto_scale_lr
+    assert a.train_dataloader.batch_size == b.train_dataloader.batch_size == 32
+    assert a.train_dataloader.dataset.data_root == b.train_dataloader.dataset.data_root
+    assert a.model.backbone == b.model.backbone
+    assert a.model.momentum == b.model.momentum == 0.001
+    assert (a.model.num_clusters, a.model.category_temperature) == (100, 0.2)
+
+
+def test_demo_pipeline_packs_coupled_views():
+    cfg = Config.fromfile(DEMO)
+    cfg.train_dataloader.dataset.data_root = DEMO_ROOT
+    item = DATASETS.build(cfg.train_dataloader.dataset)[0]
+    assert len(item['inputs']) == 2 and all(v.shape == (3, 224, 224) for v in item['inputs'])
+    sample = item['data_samples']
+    assert tuple(sample.crop_boxes.shape) == (2, 4) and tuple(sample.crop_flips.shape) == (2, )
+
+
+@pytest.mark.slow
+def test_demo_trains_and_r50_benchmark_loads_both_branches(tmp_path):
+    from mgc_mm.utils import set_pretrained
+    work = tmp_path / 'work'
+    train(tmp_path, DEMO, work, options=['train_cfg.max_epochs=1'])
+    log, _ = losses(work)
+    assert sorted(log) == [(1, 1), (1, 2)]
+    for total, parts in log.values():
+        assert set(parts) == {'loss_instance', 'loss_pixel', 'loss_category'}
+        assert all(v > 0 for v in parts.values())
+        assert total == pytest.approx(sum(parts.values()), abs=2e-4)  # log rounding
+    ckpt = str(work / 'epoch_1.pth')
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    assert int(state['momentum_encoder.steps']) == 2
+    assert all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
+    resnet = ResNet(depth=50)
+    for prefix in (ONLINE, MOMENTUM):
+        resnet.load_state_dict(expected(ckpt, prefix), strict=True)
+    # The momentum branch moved 0.001 of the way: close to, not equal to, the online.
+    assert not torch.equal(state[ONLINE + 'conv1.weight'], state[MOMENTUM + 'conv1.weight'])
+    for branch, prefix in (('online', ONLINE), ('momentum', MOMENTUM)):
+        cfg = load_cfg('coco-1x')
+        set_pretrained(cfg, ckpt, branch, R50['coco-1x'])
+        model = build_model(cfg)
+        model.init_weights()  # strict: raises on any missing / unexpected key
+        want = expected(ckpt, prefix)
+        assert len(want) == 318
+        assert_equal(model.backbone.state_dict(), want)
