@@ -43,6 +43,7 @@ import json
 import math
 import os
 import os.path as osp
+import random
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -279,13 +280,36 @@ class ProbeImages(torch.utils.data.Dataset):
                                               self.input_size))
 
 
+def photometric_views() -> list:
+    """MoCo v2's photometric view augmentation, drawn independently per view: colour
+    jitter (0.4, 0.4, 0.4, 0.1) with p 0.8, grayscale p 0.2, Gaussian blur
+    sigma 0.1-2 with p 0.5 (images BGR uint8).
+
+    With geometric crops alone, colour is a perfect matching cue, which the un-trained
+    features of a random network keep and contrastive training deliberately removes;
+    these views measure the correspondence *under the augmentations a method is
+    trained to be invariant to*, where colour cannot carry the match.
+    """
+    from mmcv.transforms import RandomApply, RandomGrayscale
+
+    from mgc_mm.datasets.transforms import CV2ColorJitter, CV2GaussianBlur
+    return [
+        RandomApply([CV2ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1)],
+                    prob=0.8),
+        RandomGrayscale(prob=0.2, keep_channels=True, channel_weights=(0.114, 0.587, 0.2989)),
+        CV2GaussianBlur(sigma_range=(0.1, 2.0), prob=0.5),
+    ]
+
+
 class ProbeViewPairs(torch.utils.data.Dataset):
     """Two random overlapping crops of each image, drawn as in MGC pretraining.
 
     The crops come from :class:`CoupledRandomResizedCrop` (scale, ratio, IoU and flip
-    rules of pretraining, no photometric augmentation), with NumPy seeded from
-    ``(seed, index)`` so that an image's crops do not depend on the order, the
-    sharding or the global random state (which is restored afterwards).
+    rules of pretraining), by default without photometric augmentation; with
+    ``photometric=True`` each view also gets :func:`photometric_views` (MoCo v2's
+    colour jitter, grayscale and blur, drawn per view). NumPy and Python's generators
+    are seeded from ``(seed, index)`` so that an image's views do not depend on the
+    order, the sharding or the global random state (which is restored afterwards).
 
     Returns ``dict(index, view1, view2, boxes (2, 4) int64, flips (2,) bool)``.
 
@@ -294,15 +318,22 @@ class ProbeViewPairs(torch.utils.data.Dataset):
         input_size (int): side of the square views.
         seed (int): seed of the crops.
         crop_cfg (dict, optional): other :class:`CoupledRandomResizedCrop` arguments.
+        photometric (bool): add :func:`photometric_views` to both views.
     """
 
     def __init__(self, img_paths: Sequence[str], input_size: int, seed: int = 0,
-                 crop_cfg: Optional[dict] = None) -> None:
+                 crop_cfg: Optional[dict] = None, photometric: bool = False) -> None:
         from mgc_mm.datasets.transforms import CoupledRandomResizedCrop
         self.img_paths = list(img_paths)
         self.input_size = input_size
         self.seed = seed
-        self.crop = CoupledRandomResizedCrop(size=input_size, **(crop_cfg or {}))
+        crop_cfg = dict(crop_cfg or {})
+        if photometric:
+            if 'view_pipelines' in crop_cfg:
+                raise ValueError('photometric=True and crop_cfg.view_pipelines both given')
+            crop_cfg['view_pipelines'] = [photometric_views(), photometric_views()]
+        self.photometric = photometric
+        self.crop = CoupledRandomResizedCrop(size=input_size, **crop_cfg)
 
     def __len__(self) -> int:
         return len(self.img_paths)
@@ -316,12 +347,15 @@ class ProbeViewPairs(torch.utils.data.Dataset):
             img = cv2.resize(img, (max(1, int(img.shape[1] * scale)),
                                    max(1, int(img.shape[0] * scale))),
                              interpolation=cv2.INTER_AREA)
-        state = np.random.get_state()
+        state, py_state = np.random.get_state(), random.getstate()
         try:
-            np.random.seed(np.random.SeedSequence([self.seed, index]).generate_state(1)[0])
+            seed = int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0])
+            np.random.seed(seed)
+            random.seed(seed)  # mmcv's RandomGrayscale draws from Python's generator
             out = self.crop.transform(dict(img=img))
         finally:
             np.random.set_state(state)
+            random.setstate(py_state)
         return dict(index=index, view1=to_input(out['img'][0]), view2=to_input(out['img'][1]),
                     boxes=torch.from_numpy(out['crop_boxes']),
                     flips=torch.from_numpy(np.asarray(out['crop_flips'], dtype=bool)))
@@ -684,6 +718,9 @@ class DenseProbe:
         num_workers (int): dataloader workers. Defaults to 0.
         seed (int): seed of the crops and of the linear probe. Defaults to 0.
         progress (bool): progress bars on rank 0. Defaults to True.
+        cross_view_photometric (bool): cross-view pairs with MoCo v2's photometric
+            augmentation per view (:func:`photometric_views`), not crops alone.
+            Defaults to False.
     """
 
     def __init__(self,
@@ -702,7 +739,8 @@ class DenseProbe:
                  batch_size: int = 16,
                  num_workers: int = 0,
                  seed: int = 0,
-                 progress: bool = True) -> None:
+                 progress: bool = True,
+                 cross_view_photometric: bool = False) -> None:
         unknown = set(measurements) - set(MEASUREMENTS)
         if unknown or not measurements:
             raise ValueError(f'measurements must be a non-empty subset of {MEASUREMENTS}, '
@@ -726,6 +764,7 @@ class DenseProbe:
         self.num_workers = num_workers
         self.seed = seed
         self.progress = progress
+        self.cross_view_photometric = cross_view_photometric
 
     # -- features (all ranks)
     @torch.no_grad()
@@ -765,7 +804,8 @@ class DenseProbe:
                                       desc=f'dense probe: {split} features', **kw)
                     out[split] = None if res is None else torch.stack(res)
             if 'cross_view' in self.measurements:
-                pairs = ProbeViewPairs([p[0] for p in self.val], self.input_size, self.seed)
+                pairs = ProbeViewPairs([p[0] for p in self.val], self.input_size, self.seed,
+                                       photometric=self.cross_view_photometric)
                 res = run_sharded(pairs, forward_pairs, desc='dense probe: view pairs', **kw)
                 if res is not None:
                     f1, f2, boxes, flips = zip(*res)

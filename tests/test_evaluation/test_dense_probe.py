@@ -386,3 +386,22 @@ def test_recalibrate_batchnorm_gives_the_data_statistics():
     # A backbone without BatchNorm is left alone.
     lin = torch.nn.Sequential(torch.nn.Linear(2, 2))
     assert recalibrate_batchnorm(lin, iter([torch.randn(2, 2)])) == 0
+
+
+def test_photometric_view_pairs_keep_the_crops_and_are_seeded(data):
+    import random
+    pairs, _, val = data
+    paths = [p[0] for p in val[:3]]
+    plain = ProbeViewPairs(paths, 224, seed=3)
+    photo = ProbeViewPairs(paths, 224, seed=3, photometric=True)
+    np_state, py_state = np.random.get_state()[1].copy(), random.getstate()
+    for i in range(len(paths)):
+        a, b, again = plain[i], photo[i], photo[i]
+        # The boxes are drawn before the view pipelines: same geometry, other pixels.
+        assert torch.equal(a['boxes'], b['boxes']) and torch.equal(a['flips'], b['flips'])
+        assert not torch.equal(a['view1'], b['view1']) or not torch.equal(a['view2'],
+                                                                         b['view2'])
+        for key in ('view1', 'view2', 'boxes'):
+            assert torch.equal(b[key], again[key])  # seeded by (seed, index) alone
+    # ... and the global generators are left as they were.
+    assert np.array_equal(np.random.get_state()[1], np_state) and random.getstate() == py_state

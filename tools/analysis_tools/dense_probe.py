@@ -78,6 +78,9 @@ def parse_args(argv=None):
     p.add_argument('--linear-epochs', type=int, default=20)
     p.add_argument('--linear-lr', type=float, default=3e-2, help='Adam learning rate')
     p.add_argument('--linear-batch-size', type=int, default=512, help='patches per step')
+    p.add_argument('--cross-view-photometric', action='store_true',
+                   help='cross-view pairs also get MoCo v2 colour jitter / grayscale / blur '
+                   'per view (default: crops and flips only)')
     p.add_argument('--recalibrate-bn', action='store_true',
                    help='re-estimate BatchNorm statistics on the train split before '
                    'probing (with --random-init: the random-weights, data-statistics '
@@ -137,7 +140,8 @@ def format_table(figures, args, info) -> str:
         rows.append((f'retrieval mIoU (%) (k={args.k}, T={args.temperature})',
                      pct('retrieval_mIoU')))
     if 'cross_view' in args.measurements:
-        rows.append(('cross-view top-1 / top-5 (%)',
+        views = ' (photometric views)' if args.cross_view_photometric else ''
+        rows.append((f'cross-view top-1 / top-5 (%){views}',
                      f'{pct("cross_view_top1")} / {pct("cross_view_top5")}'))
         rows.append(('cross-view anchors / chance top-1 (%)',
                      f'{figures["num_cross_view_anchors"]} / {pct("cross_view_chance_top1")}'))
@@ -166,7 +170,7 @@ def main(argv=None):
         linear_cfg=dict(epochs=args.linear_epochs, lr=args.linear_lr,
                         batch_size=args.linear_batch_size),
         batch_size=args.batch_size, num_workers=args.workers, seed=args.seed,
-        progress=not args.no_progress)
+        progress=not args.no_progress, cross_view_photometric=args.cross_view_photometric)
     start = time.perf_counter()
     figures = probe.run(backbone, device)
     if dist.get_rank() == 0:
@@ -174,6 +178,7 @@ def main(argv=None):
         figures.update(k=args.k, temperature=args.temperature, input_size=args.input_size,
                        checkpoint=args.checkpoint, branch=info['branch'],
                        random_init=args.random_init,
+                       cross_view_photometric=args.cross_view_photometric,
                        recalibrated_bn_layers=info.get('bn_layers', 0))
         print(format_table(figures, args, info))
         if args.out:
