@@ -98,3 +98,17 @@ def check_backbone_args(parser, args) -> None:
     """A checkpoint, or a config for the random-init baseline, must be given."""
     if args.checkpoint is None and not (args.random_init and args.config):
         parser.error('give a checkpoint, or --random-init with --config')
+
+
+def report_and_finish(figures: Optional[dict], table: Optional[str],
+                      out: Optional[str]) -> None:
+    """Print an evaluation tool's table and write its JSON on rank 0 (``figures`` is
+    None on the other ranks), then close the process group of a distributed run."""
+    if figures is not None:
+        from .dense_probe import dump_figures
+        print(table)
+        if out:
+            dump_figures(figures, out)
+            print(f'figures written to {out}')
+    if dist.is_distributed():
+        torch.distributed.destroy_process_group()

@@ -37,9 +37,9 @@ from mmengine import dist
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mgc_mm  # noqa: E402,F401
 from mgc_mm.evaluation.common import (add_backbone_args, add_runtime_args,  # noqa: E402
-                                     check_backbone_args)
+                                     check_backbone_args, report_and_finish)
 from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, ProbeImages,  # noqa: E402
-                               build_backbone, dump_figures, find_labeled_images,
+                               build_backbone, find_labeled_images,
                                init_eval_launcher, recalibrate_batchnorm,
                                split_labeled_images)
 
@@ -180,12 +180,8 @@ def main(argv=None):
                        random_init=args.random_init,
                        cross_view_photometric=args.cross_view_photometric,
                        recalibrated_bn_layers=info.get('bn_layers', 0))
-        print(format_table(figures, args, info))
-        if args.out:
-            dump_figures(figures, args.out)
-            print(f'figures written to {args.out}')
-    if dist.is_distributed():
-        torch.distributed.destroy_process_group()
+    report_and_finish(figures, format_table(figures, args, info) if figures else None,
+                      args.out)
 
 
 if __name__ == '__main__':

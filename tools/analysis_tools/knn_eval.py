@@ -29,8 +29,8 @@ from mmengine import dist
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mgc_mm  # noqa: E402,F401
 from mgc_mm.evaluation.common import (add_backbone_args, add_runtime_args,  # noqa: E402
-                                     check_backbone_args)
-from mgc_mm.evaluation import (KNNEval, build_backbone, dump_figures,  # noqa: E402
+                                     check_backbone_args, report_and_finish)
+from mgc_mm.evaluation import (KNNEval, build_backbone,  # noqa: E402
                                init_eval_launcher, knn_splits)
 from mgc_mm.evaluation.knn import POOLS  # noqa: E402
 
@@ -92,12 +92,8 @@ def main(argv=None):
                        input_size=args.input_size, pool=args.pool, classes=classes,
                        checkpoint=args.checkpoint, branch=info['branch'],
                        random_init=args.random_init, world_size=dist.get_world_size())
-        print(format_table(figures, args, info))
-        if args.out:
-            dump_figures(figures, args.out)
-            print(f'figures written to {args.out}')
-    if dist.is_distributed():
-        torch.distributed.destroy_process_group()
+    report_and_finish(figures, format_table(figures, args, info) if figures else None,
+                      args.out)
 
 
 if __name__ == '__main__':
