@@ -1,6 +1,7 @@
 """DSC configs: DenseCL's schedules, the coupled-crop pipeline, and the demo config end
 to end through tools/train.py, its checkpoint loaded by the R50 benchmark config
 (online and momentum branch) exactly like DenseCL's."""
+import ast
 import os.path as osp
 
 import pytest
@@ -10,8 +11,8 @@ from mmpretrain.models import ResNet
 from mmpretrain.registry import DATASETS
 
 from tests.conftest import REPO
-from tests.test_tools.test_benchmarks_r50 import (MOMENTUM, ONLINE, R50, assert_equal,
-                                                  build_model, expected, load_cfg)
+from tests.test_tools.test_benchmarks_r50 import (MOMENTUM, ONLINE, R50, TINY, assert_equal,
+                                                  build_model, expected, load_cfg, run_tool)
 from tests.test_tools.test_train_densecl_mocov2 import losses, train
 
 DSC_DIR = osp.join(REPO, 'configs', 'dsc')
@@ -81,3 +82,15 @@ def test_demo_trains_and_r50_benchmark_loads_both_branches(tmp_path):
         want = expected(ckpt, prefix)
         assert len(want) == 318
         assert_equal(model.backbone.state_dict(), want)
+    # The issue's end-to-end bar: a shrunken R50 Mask R-CNN fine-tunes from this DSC
+    # checkpoint on the bundled real COCO images (through --pretrained) and prints its
+    # metrics. One epoch from a 2-step pretraining: the values only need to exist.
+    ft = tmp_path / 'finetune'
+    det_cfg = osp.join(TINY, 'mask-rcnn_r50_fpn-syncbn-4conv1fc_demo.py')
+    _, log = run_tool('train.py', det_cfg, '--work-dir', ft, '--pretrained', ckpt)
+    assert 'PretrainedResNet: loaded 318 tensors' in log
+    stdout, _ = run_tool('test.py', det_cfg, ft / 'epoch_1.pth', '--work-dir', tmp_path / 'test')
+    result = ast.literal_eval(stdout.strip().splitlines()[-1])
+    print('DSC -> Mask R-CNN:', {k: result[k] for k in ('coco/bbox_mAP', 'coco/segm_mAP')})
+    for metric in ('coco/bbox_mAP', 'coco/segm_mAP'):
+        assert isinstance(result[metric], float) and result[metric] >= 0
