@@ -148,13 +148,17 @@ def main():
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     ds = build_dataset(cfg, args)
     # Only multi-grain methods (MGC) have correspondences to time.
-    grains = (cfg.model.get('neck') or {}).get('grains')
+    model_cfg = cfg.get('model') or {}
+    grains = (model_cfg.get('neck') or {}).get('grains')
     print(f'config: {args.config}; torch {torch.__version__}; cores {os.cpu_count()}')
     if 'pipeline' not in args.skip:
         bench_pipeline(ds, args.samples)
     if 'corr' not in args.skip and grains is not None:
         bench_corr(ds, args.corr_batch, args.corr_repeats, grains)
     if 'step' not in args.skip:
+        if not model_cfg:
+            raise SystemExit(f'{args.config} has no model: pass --skip step to time its '
+                             'data pipeline only')
         bench_step(cfg, ds, args.batch_size, args.threads, args.steps)
 
 
