@@ -74,11 +74,11 @@ class FeatureQueue(nn.Module):
         n = rows.shape[0]
         if n == 0:
             return 0
-        ptr = int(self.ptr)
-        idx = (ptr + torch.arange(n, device=rows.device)) % self.length
+        # The pointer stays on the device: no host sync per enqueue.
+        idx = (self.ptr + torch.arange(n, device=rows.device)) % self.length
         keep = min(n, self.length)
         self.queue[idx[-keep:]] = rows[-keep:]
-        self.ptr.fill_((ptr + n) % self.length)
+        self.ptr.add_(n).remainder_(self.length)
         return n
 
     @torch.no_grad()
