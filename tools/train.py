@@ -23,6 +23,7 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # noqa: E402
 import mgc_mm  # noqa: E402,F401  (registers modules, checkpoint I/O)
 from mgc_mm.utils import (PRETRAINED_PREFIXES, adapt_cfg_to_cpu,  # noqa: E402
+                          apply_pixel_pipeline,
                           check_cfg_options, check_config_arguments, check_train_data,
                           default_work_dir, enable_amp, load_config, prepare_work_dir,
                           set_pretrained, sync_schedules, add_safety_hooks)
@@ -71,6 +72,7 @@ def build_cfg(args):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     sync_schedules(cfg, original, args.config)
+    apply_pixel_pipeline(cfg, args.config)
     set_pretrained(cfg, args.pretrained, args.pretrained_branch, args.config)
     cfg.launcher = args.launcher
     if args.work_dir is not None:

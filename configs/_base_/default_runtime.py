@@ -16,3 +16,8 @@ default_hooks = dict(
 custom_hooks = [dict(type='EpochSeedHook'), dict(type='ResumeGuardHook')]
 log_processor = dict(window_size=50)
 find_unused_parameters = False
+# Where the pixels of the training views are made: 'cpu' (dataloader workers decode and
+# augment every view) or 'device' (workers read bytes and draw parameters only; the
+# training device decodes and augments whole batches, DevicePixelPreprocessor). Same
+# views from the same seed either way; switch with --cfg-options pixel_pipeline=device.
+pixel_pipeline = 'cpu'

@@ -4,3 +4,4 @@ from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
 from .selfsup import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403
+from .data_preprocessors import *  # noqa: F401,F403

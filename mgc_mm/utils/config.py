@@ -90,6 +90,64 @@ def enable_amp(cfg: Config) -> None:
     wrapper.setdefault('loss_scale', 'dynamic')
 
 
+# pixel_pipeline='device': CPU transforms -> their pixel-free counterparts.
+_DEFERRED_STEPS = {
+    'LoadImageFromFileSafe': lambda t: dict(t, decode=False),
+    'LoadImageFromFile': lambda t: dict(type='LoadImageFromFileSafe', decode=False,
+                                        backend_args=t.get('backend_args')),
+    'CoupledRandomResizedCrop': lambda t: dict(t, defer_pixels=True),
+    'MultiView': lambda t: dict(type='DeferredMultiView', transforms=t['transforms'],
+                                num_views=t['num_views']),
+    'MultiGrainCorrespondences': lambda t: t,
+}
+PIXEL_PIPELINES = ('cpu', 'device')
+
+
+def apply_pixel_pipeline(cfg: Config, source: str = 'the config') -> None:
+    """Switch a pretraining config to the device pixel pipeline (``pixel_pipeline``).
+
+    ``pixel_pipeline='cpu'`` (the default) leaves the config as it is: dataloader
+    workers decode and augment every view. ``'device'`` rewrites the same train
+    pipeline, keeping every parameter: the workers read bytes and headers and draw
+    boxes, flips and photometric parameters (``LoadImageFromFileSafe(decode=False)``,
+    ``CoupledRandomResizedCrop(defer_pixels=True)``, ``MultiView`` ->
+    ``DeferredMultiView``), and the model's ``SelfSupDataPreprocessor`` becomes
+    :class:`~mgc_mm.models.DevicePixelPreprocessor` with the same arguments, which
+    decodes and renders the views on the training device. A transform without a
+    device counterpart is refused here, by name, before anything is built.
+    """
+    mode = cfg.get('pixel_pipeline', 'cpu')
+    if mode not in PIXEL_PIPELINES:
+        raise ValueError(f'pixel_pipeline must be one of {PIXEL_PIPELINES}, got {mode!r} '
+                         f'in {source}')
+    if mode == 'cpu':
+        return
+    dataset = cfg.train_dataloader.dataset
+    while 'pipeline' not in dataset and isinstance(dataset.get('dataset'), dict):
+        dataset = dataset.dataset  # dataset wrappers (RepeatDataset, ...)
+    pipeline = []
+    for i, step in enumerate(dataset.pipeline):
+        typ = step['type']
+        if typ == 'PackInputs':
+            from mgc_mm.models.data_preprocessors.device_pixel_preprocessor import \
+                DEVICE_PIPELINE_KEYS
+            keys = list(step.get('algorithm_keys', []))
+            step = dict(step, algorithm_keys=keys + [k for k in DEVICE_PIPELINE_KEYS
+                                                     if k not in keys])
+        elif typ in _DEFERRED_STEPS:
+            step = _DEFERRED_STEPS[typ](dict(step))
+        else:
+            raise ValueError(f"pixel_pipeline='device': train pipeline step {i} ({typ}) of "
+                             f'{source} has no device counterpart; use pixel_pipeline=cpu')
+        pipeline.append(step)
+    dataset.pipeline = pipeline
+    pre = cfg.model.get('data_preprocessor') or dict(type='SelfSupDataPreprocessor')
+    if pre.get('type') not in ('SelfSupDataPreprocessor', 'DevicePixelPreprocessor'):
+        raise ValueError(f"pixel_pipeline='device': model.data_preprocessor type "
+                         f"{pre.get('type')!r} of {source} is not SelfSupDataPreprocessor")
+    cfg.model.data_preprocessor = dict(pre, type='DevicePixelPreprocessor')
+
+
 def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 

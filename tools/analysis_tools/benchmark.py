@@ -1,14 +1,23 @@
 """Speed and memory figures of a pretraining config (MGC, DenseCL, MoCo v2, MCL...).
 
-    python tools/analysis_tools/benchmark.py CONFIG [--data-root DIR] [--samples 200]
-        [--corr-batch 64] [--batch-size 8] [--threads 2] [--steps 3]
+    python tools/analysis_tools/benchmark.py CONFIG [--pipeline cpu|device]
+        [--data-root DIR] [--samples 200] [--corr-batch 64] [--batch-size 8]
+        [--aug-batch 32] [--threads 2] [--steps 3] [--peak-tflops T]
 
 Prints:
-  * data pipeline samples/s of one worker (decode, coupled crops, photometric
-    augmentation, correspondences, packing), single-threaded as a dataloader worker;
   * correspondence time per sample for all grains, batched, single-threaded;
+  * with ``--pipeline device``: the device augmentation (decode + crops + photometric
+    ops of :class:`DevicePixelPreprocessor`) in ms per batch of ``--aug-batch`` on the
+    current device;
   * training step time (forward of online + target, backward, optimizer step) and
-    peak memory at the given batch size and thread count.
+    peak memory at the given batch size and thread count; the FLOPs of a step
+    (``torch.utils.flop_counter``); on CUDA training images/s and MFU against the
+    device's dense bf16 peak;
+  * last, the data pipeline samples/s of one dataloader worker (single-threaded):
+    ``--pipeline cpu`` decodes, crops, augments and packs every view; ``--pipeline
+    device`` (``pixel_pipeline='device'``) reads bytes and headers, draws boxes, flips
+    and photometric parameters and packs them. The last line reads
+    ``pipeline: N samples/s per worker``.
 """
 import argparse
 import os
@@ -42,7 +51,14 @@ def parse_args():
     p.add_argument('--batch-size', type=int, default=8, help='train-step batch size')
     p.add_argument('--threads', type=int, default=2, help='torch threads for the train step')
     p.add_argument('--steps', type=int, default=3, help='timed train steps (after 1 warm-up)')
-    p.add_argument('--skip', nargs='*', default=[], choices=['pipeline', 'corr', 'step'])
+    p.add_argument('--pipeline', choices=['cpu', 'device'], default=None,
+                   help="pixel pipeline to time (default: the config's pixel_pipeline)")
+    p.add_argument('--aug-batch', type=int, default=32,
+                   help='batch of the timed device augmentation (--pipeline device)')
+    p.add_argument('--peak-tflops', type=float, default=None,
+                   help='dense bf16 peak of the GPU for MFU (default: known devices)')
+    p.add_argument('--skip', nargs='*', default=[],
+                   choices=['pipeline', 'corr', 'aug', 'step'])
     return p.parse_args()
 
 
@@ -65,9 +81,39 @@ def bench_pipeline(ds, n):
     for i in range(n):
         ds[i % len(ds)]
     rate = n / (time.perf_counter() - start)
-    print(f'pipeline: {rate:.1f} samples/s per worker (1 thread, {n} samples, '
-          f'{len(ds)} images)')
     return rate
+
+
+# Dense bf16 tensor-core peaks (TFLOP/s, no sparsity) of the datasheets.
+BF16_PEAK_TFLOPS = {'H200': 989.0, 'H100': 989.0, 'A100': 312.0, 'L40S': 362.0,
+                    'A10': 125.0, 'V100': 125.0}
+
+
+def device_peak_tflops(name: str):
+    return next((v for k, v in BF16_PEAK_TFLOPS.items() if k in name), None)
+
+
+def bench_device_aug(cfg, ds, batch, repeats=3):
+    """ms per batch of DevicePixelPreprocessor.render on the current device."""
+    from mmpretrain.registry import MODELS
+    device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    pre = MODELS.build(cfg.model.data_preprocessor).to(device)
+    samples = default_collate([ds[i % len(ds)] for i in range(batch)])['data_samples']
+
+    def once():
+        pre.render(samples)
+        if device == 'cuda':
+            torch.cuda.synchronize()
+
+    once()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        once()
+    ms = (time.perf_counter() - start) / repeats * 1e3
+    where = torch.cuda.get_device_name() if device == 'cuda' else \
+        f'cpu, {torch.get_num_threads()} threads'
+    print(f'device augmentation: {ms:.1f} ms per batch of {batch} ({where})')
+    return ms
 
 
 def bench_corr(ds, batch, repeats, grains):
@@ -98,7 +144,7 @@ def bench_corr(ds, batch, repeats, grains):
     return per_sample
 
 
-def bench_step(cfg, ds, batch_size, threads, steps):
+def bench_step(cfg, ds, batch_size, threads, steps, peak_tflops=None):
     from mmpretrain.registry import MODELS
     torch.set_num_threads(threads)
     device = 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -122,7 +168,11 @@ def bench_step(cfg, ds, batch_size, threads, steps):
         if device == 'cuda':
             torch.cuda.synchronize()
 
-    step()  # warm-up
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+    with counter:  # also the warm-up step
+        step()
+    flops = counter.get_total_flops()
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
     times = []
@@ -136,30 +186,55 @@ def bench_step(cfg, ds, batch_size, threads, steps):
     else:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         mem = f'peak process RSS {peak:.2f} GiB'
-    print(f'train step: {np.mean(times):.2f} s mean, {np.min(times):.2f} s min over {steps} '
+    mean = float(np.mean(times))
+    print(f'train step: {mean:.2f} s mean, {np.min(times):.2f} s min over {steps} '
           f'steps (batch {batch_size}, {threads} threads, {device}, '
           f'{optim_cfg["type"]}); {mem}')
-    return float(np.mean(times)), peak
+    line = (f'train step FLOPs: {flops / batch_size / 1e9:.1f} GFLOP per image '
+            '(torch.utils.flop_counter, forward + backward)')
+    if device == 'cuda':
+        name = torch.cuda.get_device_name()
+        peak_t = peak_tflops if peak_tflops is not None else device_peak_tflops(name)
+        line += f'; {batch_size / mean:.1f} images/s on {name}'
+        if peak_t:
+            line += f', MFU {flops / mean / (peak_t * 1e12) * 100:.1f} % of {peak_t:g} TFLOP/s'
+    print(line)
+    return mean, peak
 
 
 def main():
     args = parse_args()
     cfg = Config.fromfile(args.config)
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
+    from mgc_mm.utils import apply_pixel_pipeline
+    if args.pipeline is not None:
+        cfg.pixel_pipeline = args.pipeline
+    mode = cfg.get('pixel_pipeline', 'cpu')
+    if mode == 'device' and not cfg.get('model'):
+        raise SystemExit(f'{args.config} has no model (its data preprocessor renders the '
+                         'views): time a full config with --pipeline device')
+    apply_pixel_pipeline(cfg, args.config)
     ds = build_dataset(cfg, args)
     # Only multi-grain methods (MGC) have correspondences to time.
     model_cfg = cfg.get('model') or {}
     grains = (model_cfg.get('neck') or {}).get('grains')
-    print(f'config: {args.config}; torch {torch.__version__}; cores {os.cpu_count()}')
-    if 'pipeline' not in args.skip:
-        bench_pipeline(ds, args.samples)
+    print(f'config: {args.config}; pixel pipeline {mode}; torch {torch.__version__}; '
+          f'cores {os.cpu_count()}')
     if 'corr' not in args.skip and grains is not None:
         bench_corr(ds, args.corr_batch, args.corr_repeats, grains)
+    if mode == 'device' and 'aug' not in args.skip:
+        torch.set_num_threads(args.threads)
+        bench_device_aug(cfg, ds, args.aug_batch)
     if 'step' not in args.skip:
         if not model_cfg:
             raise SystemExit(f'{args.config} has no model: pass --skip step to time its '
                              'data pipeline only')
-        bench_step(cfg, ds, args.batch_size, args.threads, args.steps)
+        bench_step(cfg, ds, args.batch_size, args.threads, args.steps, args.peak_tflops)
+    if 'pipeline' not in args.skip:
+        # Last, so that the figure the issue asks for is the last line.
+        rate = bench_pipeline(ds, args.samples)
+        print(f'pipeline: {rate:.1f} samples/s per worker (1 thread, {args.samples} samples, '
+              f'{len(ds)} images, pixel pipeline {mode})')
 
 
 if __name__ == '__main__':

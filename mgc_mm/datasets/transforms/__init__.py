@@ -1,10 +1,13 @@
-from .loading import LoadImageFromFileSafe, decode_image
+from .deferred import DeferredMultiView, ViewPlan
+from .loading import (LoadImageFromFileSafe, decode_image, decode_images_on,
+                      read_image_header)
 from .multi_view import MultiViewWithKeys, WeakStrongAug
 from .processing import (CoupledRandomResizedCrop, CV2ColorJitter, CV2GaussianBlur,
                          MultiGrainCorrespondences, adjust_hue, box_iou_xywh)
 
 __all__ = [
-    'LoadImageFromFileSafe', 'decode_image', 'CoupledRandomResizedCrop', 'CV2ColorJitter',
-    'CV2GaussianBlur', 'MultiGrainCorrespondences', 'adjust_hue', 'box_iou_xywh',
-    'MultiViewWithKeys', 'WeakStrongAug'
+    'LoadImageFromFileSafe', 'decode_image', 'decode_images_on', 'read_image_header',
+    'CoupledRandomResizedCrop', 'CV2ColorJitter', 'CV2GaussianBlur',
+    'MultiGrainCorrespondences', 'adjust_hue', 'box_iou_xywh', 'MultiViewWithKeys',
+    'WeakStrongAug', 'DeferredMultiView', 'ViewPlan'
 ]

@@ -78,6 +78,14 @@ def _per_sample(x: Union[torch.Tensor, Sequence[float], float], n: int,
     return t
 
 
+_CPU = torch.device('cpu')
+
+
+def _host(x):
+    """A parameter on the host (free for the CPU workers' tensors, which live there)."""
+    return x.detach().cpu() if isinstance(x, torch.Tensor) else x
+
+
 def _mask(apply_mask: Union[torch.Tensor, Sequence[bool]], n: int,
           device: torch.device) -> torch.Tensor:
     return _per_sample(apply_mask, n, device, torch.bool)
@@ -221,18 +229,24 @@ def color_jitter(imgs: torch.Tensor, brightness: torch.Tensor, contrast: torch.T
     """
     x = _as_float(imgs)
     n, dev = x.shape[0], x.device
-    # float64 factors, as drawn: OpenCV derives 1 - f from the double factor.
-    factors = [_per_sample(v, n, dev, torch.float64)
+    # Planned on the host, where the CPU workers' parameters are: which samples do which
+    # op at which step. The device gets index tensors (no boolean masks), so a CUDA
+    # step never waits for a device-to-host copy. Factors stay float64, as drawn
+    # (OpenCV derives 1 - f from the double factor).
+    factors = [_per_sample(_host(v), n, _CPU, torch.float64)
                for v in (brightness, contrast, saturation, hue)]
-    order = torch.as_tensor(order, device=dev).long()
+    order = _host(order).long()
     if order.shape != (n, 4):
         raise ValueError(f'order must be (N, 4), got {tuple(order.shape)}')
     for k in range(4):
         for j, fn in enumerate(_JITTER_FNS):
-            sel = (order[:, k] == j) & (factors[j] != _JITTER_IDENTITY[j])
-            if bool(sel.any()):
+            sel = torch.nonzero((order[:, k] == j) & (factors[j] != _JITTER_IDENTITY[j]))
+            if sel.numel():
                 # Only the samples doing op j at step k: the batch is computed once per op.
-                x[sel] = fn(x[sel], factors[j][sel])
+                sel = sel.flatten()
+                idx = sel.to(dev, non_blocking=True)
+                x.index_copy_(0, idx, fn(x.index_select(0, idx),
+                                         factors[j][sel].to(dev, non_blocking=True)))
     return _restore(x, imgs)
 
 
@@ -290,12 +304,13 @@ def gaussian_blur(imgs: torch.Tensor, sigma: torch.Tensor,
     """
     x = _as_float(imgs)
     n, c, hgt, wid = x.shape
-    m = _mask(apply_mask, n, x.device)
+    # Kernel sizes are planned on the host (the parameters come from there): no sync.
+    m = _mask(_host(apply_mask), n, _CPU)
     if not bool(m.any()):
         return imgs.clone()
-    sig = _per_sample(sigma, n, x.device, torch.float64)
-    sig_cpu = sig.cpu().numpy()
-    m_cpu = m.cpu().numpy()
+    sig = _per_sample(_host(sigma), n, _CPU, torch.float64)
+    sig_cpu = sig.numpy()
+    m_cpu = m.numpy()
     if (sig_cpu[m_cpu] <= 0).any():
         raise ValueError('sigma must be positive where the blur is applied')
     sizes = np.where(m_cpu, [gaussian_kernel_size(s) if s > 0 else 1 for s in sig_cpu], 1)
@@ -304,8 +319,10 @@ def gaussian_blur(imgs: torch.Tensor, sigma: torch.Tensor,
     if pad >= min(hgt, wid):
         raise ValueError(f'kernel of size {kmax} too large for a {hgt}x{wid} image')
     # Each sample's kernel centred in kmax taps; taps beyond its own radius are zero.
+    m = m.to(x.device, non_blocking=True)
+    sig = sig.to(x.device, non_blocking=True)
     pos = torch.arange(kmax, dtype=torch.float64, device=x.device) - pad
-    radius = torch.as_tensor(sizes // 2, device=x.device).view(-1, 1)
+    radius = torch.as_tensor(sizes // 2).to(x.device, non_blocking=True).view(-1, 1)
     safe_sig = torch.where(m, sig, torch.ones_like(sig)).view(-1, 1)
     k = torch.exp(-pos.view(1, -1) ** 2 / (2 * safe_sig ** 2))
     k = torch.where(pos.abs().view(1, -1) <= radius, k, torch.zeros_like(k))
@@ -354,6 +371,103 @@ def _jitter_range(value: Union[float, Sequence[float]], center: float,
     return None if value[0] == value[1] == center else value
 
 
+PHOTOMETRIC_TYPES = ('RandomApply', 'CV2ColorJitter', 'ColorJitter', 'RandomGrayscale',
+                     'CV2GaussianBlur', 'Solarize')
+
+
+def parse_photometric(cfg: Sequence[dict]) -> List[tuple]:
+    """The draw specs ``(kind, prob, arg)`` of a photometric view pipeline, in order.
+
+    Raises ``ValueError`` naming the first transform with no batched counterpart.
+    """
+    specs = []
+    for t in cfg:
+        typ = t['type']
+        if typ == 'RandomApply':
+            inner = t['transforms']
+            if len(inner) != 1 or inner[0]['type'] not in ('CV2ColorJitter', 'ColorJitter'):
+                raise ValueError(f'RandomApply of {inner} is not supported')
+            jit, prob = inner[0], t.get('prob', 0.5)
+        elif typ in ('CV2ColorJitter', 'ColorJitter'):
+            jit, prob = t, None
+        else:
+            jit = None
+        if jit is not None:
+            ranges = [_jitter_range(jit.get(k, 0.), c, b) for k, c, b in (
+                ('brightness', 1, (0, float('inf'))), ('contrast', 1, (0, float('inf'))),
+                ('saturation', 1, (0, float('inf'))), ('hue', 0, (-0.5, 0.5)))]
+            specs.append(('color_jitter', prob, ranges))
+        elif typ == 'RandomGrayscale':
+            if not t.get('keep_channels', False) or t.get('color_format', 'bgr') != 'bgr':
+                raise ValueError('only RandomGrayscale(keep_channels=True) on BGR')
+            specs.append(('grayscale', t.get('prob', 0.1), tuple(t.get('channel_weights',
+                                                                      (1., 1., 1.)))))
+        elif typ == 'CV2GaussianBlur':
+            specs.append(('gaussian_blur', t.get('prob', 0.5),
+                          tuple(t.get('sigma_range', (0.1, 2.0)))))
+        elif typ == 'Solarize':
+            if t.get('thr') is None:
+                raise ValueError('only Solarize with a fixed thr is supported')
+            specs.append(('solarize', t.get('prob', 0.5), float(t['thr'])))
+        else:
+            raise ValueError(f'transform {typ} has no batched counterpart')
+    return specs
+
+
+def identity_photometric() -> Dict:
+    """The parameters of a sample that no photometric op changes."""
+    return dict(jitter_apply=False, order=(0, 1, 2, 3), brightness=1., contrast=1.,
+                saturation=1., hue=0., gray_apply=False, gray_weights=(1., 1., 1.),
+                blur_apply=False, sigma=1., solarize_apply=False, solarize_thr=256.)
+
+
+def draw_photometric(specs: Sequence[tuple], rng=np.random, py_rng=random,
+                     out: Optional[Dict] = None) -> Dict:
+    """One sample's photometric parameters for :func:`parse_photometric` specs.
+
+    The same calls on the same generators as the CPU transforms (see
+    :func:`draw_photometric_params`). Plain Python values, cheap to pickle from a
+    dataloader worker; :func:`collate_photometric` batches them. ``out`` (updated in
+    place) lets a caller interleave other draws between the transforms of a view.
+    """
+    out = identity_photometric() if out is None else out
+    for kind, prob, arg in specs:
+        if kind == 'color_jitter':
+            if prob is not None and not rng.rand() < prob:
+                continue
+            out['jitter_apply'] = True
+            out['order'] = tuple(int(j) for j in rng.permutation(4))
+            for name, r in zip(JITTER_OPS, arg):
+                if r is not None:
+                    out[name] = float(rng.uniform(r[0], r[1]))
+        elif kind == 'grayscale':
+            out['gray_weights'] = arg
+            out['gray_apply'] = py_rng.random() < prob
+        elif kind == 'gaussian_blur':
+            if rng.rand() < prob:
+                out['blur_apply'] = True
+                out['sigma'] = float(rng.uniform(*arg))
+        elif kind == 'solarize':
+            out['solarize_thr'] = arg
+            out['solarize_apply'] = bool(not rng.rand() > prob)
+    return out
+
+
+_PARAM_DTYPES = dict(jitter_apply=torch.bool, order=torch.int64, brightness=torch.float64,
+                     contrast=torch.float64, saturation=torch.float64, hue=torch.float64,
+                     gray_apply=torch.bool, blur_apply=torch.bool, sigma=torch.float64,
+                     solarize_apply=torch.bool, solarize_thr=torch.float64)
+
+
+def collate_photometric(ops: Sequence[str], draws: Sequence[Dict]) -> Dict:
+    """Batch per-sample draws of a pipeline with op names ``ops`` into the tensors
+    :func:`apply_photometric` takes."""
+    params = {k: torch.tensor([d[k] for d in draws], dtype=dt) for k, dt in _PARAM_DTYPES.items()}
+    params['ops'] = tuple(ops)
+    params['gray_weights'] = draws[0]['gray_weights'] if draws else (1., 1., 1.)
+    return params
+
+
 def draw_photometric_params(cfg: List[dict], n: int,
                             rng: Optional[np.random.RandomState] = None,
                             py_rng: Optional[random.Random] = None) -> Dict:
@@ -393,71 +507,9 @@ def draw_photometric_params(cfg: List[dict], n: int,
     """
     rng = np.random if rng is None else rng
     py_rng = random if py_rng is None else py_rng
-    ops, specs = [], []
-    for t in cfg:
-        typ = t['type']
-        if typ == 'RandomApply':
-            inner = t['transforms']
-            if len(inner) != 1 or inner[0]['type'] not in ('CV2ColorJitter', 'ColorJitter'):
-                raise ValueError(f'RandomApply of {inner} is not supported')
-            jit, prob = inner[0], t.get('prob', 0.5)
-        elif typ in ('CV2ColorJitter', 'ColorJitter'):
-            jit, prob = t, None
-        else:
-            jit = None
-        if jit is not None:
-            ranges = [_jitter_range(jit.get(k, 0.), c, b) for k, c, b in (
-                ('brightness', 1, (0, float('inf'))), ('contrast', 1, (0, float('inf'))),
-                ('saturation', 1, (0, float('inf'))), ('hue', 0, (-0.5, 0.5)))]
-            ops.append('color_jitter')
-            specs.append(('color_jitter', prob, ranges))
-        elif typ == 'RandomGrayscale':
-            if not t.get('keep_channels', False) or t.get('color_format', 'bgr') != 'bgr':
-                raise ValueError('only RandomGrayscale(keep_channels=True) on BGR')
-            ops.append('grayscale')
-            specs.append(('grayscale', t.get('prob', 0.1), tuple(t.get('channel_weights',
-                                                                      (1., 1., 1.)))))
-        elif typ == 'CV2GaussianBlur':
-            ops.append('gaussian_blur')
-            specs.append(('gaussian_blur', t.get('prob', 0.5),
-                          tuple(t.get('sigma_range', (0.1, 2.0)))))
-        elif typ == 'Solarize':
-            if t.get('thr') is None:
-                raise ValueError('only Solarize with a fixed thr is supported')
-            ops.append('solarize')
-            specs.append(('solarize', t.get('prob', 0.5), float(t['thr'])))
-        else:
-            raise ValueError(f'transform {typ} has no batched counterpart')
-
-    out = dict(jitter_apply=np.zeros(n, bool), order=np.tile(np.arange(4), (n, 1)),
-               brightness=np.ones(n), contrast=np.ones(n), saturation=np.ones(n),
-               hue=np.zeros(n), gray_apply=np.zeros(n, bool), blur_apply=np.zeros(n, bool),
-               sigma=np.ones(n), solarize_apply=np.zeros(n, bool), solarize_thr=np.full(n, 256.))
-    gray_weights = (1., 1., 1.)
-    for i in range(n):
-        for kind, prob, arg in specs:
-            if kind == 'color_jitter':
-                if prob is not None and not rng.rand() < prob:
-                    continue
-                out['jitter_apply'][i] = True
-                out['order'][i] = rng.permutation(4)
-                for name, r in zip(JITTER_OPS, arg):
-                    if r is not None:
-                        out[name][i] = rng.uniform(r[0], r[1])
-            elif kind == 'grayscale':
-                gray_weights = arg
-                out['gray_apply'][i] = py_rng.random() < prob
-            elif kind == 'gaussian_blur':
-                if rng.rand() < prob:
-                    out['blur_apply'][i] = True
-                    out['sigma'][i] = rng.uniform(*arg)
-            elif kind == 'solarize':
-                out['solarize_thr'][i] = arg
-                out['solarize_apply'][i] = not rng.rand() > prob
-    params = {k: torch.from_numpy(v) for k, v in out.items()}
-    params['ops'] = tuple(ops)
-    params['gray_weights'] = gray_weights
-    return params
+    specs = parse_photometric(cfg)
+    return collate_photometric([kind for kind, _, _ in specs],
+                               [draw_photometric(specs, rng, py_rng) for _ in range(n)])
 
 
 def apply_photometric(imgs: torch.Tensor, params: Dict) -> torch.Tensor:
@@ -465,13 +517,15 @@ def apply_photometric(imgs: torch.Tensor, params: Dict) -> torch.Tensor:
 
     Args:
         imgs (Tensor): ``(N, 3, H, W)`` BGR, uint8 or integer-valued float.
-        params (dict): output of :func:`draw_photometric_params` (any device).
+        params (dict): output of :func:`draw_photometric_params`; keep its tensors on
+            the host (on a GPU, parameters on the device cost a sync per op).
 
     Returns:
         Tensor: the augmented batch, same dtype as ``imgs``.
     """
-    dev = imgs.device
-    p = {k: (v.to(dev) if isinstance(v, torch.Tensor) else v) for k, v in params.items()}
+    # Parameters stay where they are (the host, from the CPU workers): each op moves
+    # what it needs and plans kernel sizes and sample indices on the host.
+    p = params
     for op in p['ops']:
         if op == 'color_jitter':
             imgs = color_jitter(imgs, p['brightness'], p['contrast'], p['saturation'],

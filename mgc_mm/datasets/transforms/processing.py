@@ -10,6 +10,8 @@ from mmpretrain.datasets.transforms import RandomResizedCrop
 
 from mgc_mm.models.utils import grain_correspondences
 from mgc_mm.registry import TRANSFORMS
+from .batched_geometric import check_resize_mode
+from .deferred import ShapeOnly, ViewPlan
 
 
 def adjust_hue(img: np.ndarray, hue_factor: float) -> np.ndarray:
@@ -123,6 +125,12 @@ class CoupledRandomResizedCrop(BaseTransform):
         interpolation (str): resize interpolation. Defaults to 'bilinear'.
         view_pipelines (list[list[dict]], optional): one photometric pipeline per
             view, applied after cropping and flipping.
+        defer_pixels (bool): draw everything but touch no pixels
+            (``pixel_pipeline='device'``): needs ``img_shape`` (from
+            ``LoadImageFromFileSafe(decode=False)``), adds ``view_params`` (see
+            :mod:`~mgc_mm.datasets.transforms.deferred`) instead of ``img``; boxes,
+            flips and photometric parameters are the ones the pixel path draws from
+            the same seed.
     """
 
     def __init__(self,
@@ -133,7 +141,8 @@ class CoupledRandomResizedCrop(BaseTransform):
                  max_tries: int = 100,
                  flip_prob: float = 0.5,
                  interpolation: str = 'bilinear',
-                 view_pipelines: Optional[List[List[dict]]] = None) -> None:
+                 view_pipelines: Optional[List[List[dict]]] = None,
+                 defer_pixels: bool = False) -> None:
         if max_tries < 1:
             raise ValueError(f'max_tries must be >= 1, got {max_tries}')
         self.size = size
@@ -149,6 +158,10 @@ class CoupledRandomResizedCrop(BaseTransform):
         view_pipelines = view_pipelines or [[], []]
         if len(view_pipelines) != 2:
             raise ValueError(f'view_pipelines needs 2 pipelines, got {len(view_pipelines)}')
+        self.defer_pixels = defer_pixels
+        if defer_pixels:
+            check_resize_mode('cv2', interpolation)
+            self.view_plans = [ViewPlan(p, crop=False) for p in view_pipelines]
         self.view_pipelines = [Compose(p) for p in view_pipelines]
 
     def _draw_box(self, img: np.ndarray) -> Tuple[int, int, int, int]:
@@ -170,6 +183,8 @@ class CoupledRandomResizedCrop(BaseTransform):
         return np.ascontiguousarray(view[:, ::-1]) if flip else view
 
     def transform(self, results: dict) -> Optional[dict]:
+        if self.defer_pixels:
+            return self._defer(results)
         img = results['img']
         boxes = self.draw_boxes(img)
         flips = np.random.rand(2) < self.flip_prob
@@ -181,6 +196,23 @@ class CoupledRandomResizedCrop(BaseTransform):
             views.append(out['img'])
         results['img'] = views
         results['img_shape'] = views[0].shape[:2]
+        results['crop_boxes'] = np.asarray(boxes, dtype=np.int64)
+        results['crop_flips'] = flips
+        return results
+
+    def _defer(self, results: dict) -> dict:
+        # The draws of transform() in the same order: boxes, flips, view 1's pipeline,
+        # view 2's pipeline.
+        boxes = self.draw_boxes(ShapeOnly(results['img_shape']))
+        flips = np.random.rand(2) < self.flip_prob
+        views = []
+        for box, flip, plan in zip(boxes, flips, self.view_plans):
+            view = plan.draw(results['img_shape'])
+            view.update(box=tuple(box), flip=bool(flip), size=(self.size, self.size),
+                        resize=('cv2', self.interpolation), pipeline=len(views))
+            views.append(view)
+        results['view_params'] = views
+        results['img_shape'] = (self.size, self.size)
         results['crop_boxes'] = np.asarray(boxes, dtype=np.int64)
         results['crop_flips'] = flips
         return results

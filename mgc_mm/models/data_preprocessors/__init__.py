@@ -1,0 +1,3 @@
+from .device_pixel_preprocessor import DevicePixelPreprocessor
+
+__all__ = ['DevicePixelPreprocessor']
