@@ -75,6 +75,14 @@ def apply_exif_orientation(img: torch.Tensor, orientation: int) -> torch.Tensor:
     return img.flip(dims) if dims else img
 
 
+def _byte_tensor(b: Union[bytes, np.ndarray, torch.Tensor]) -> torch.Tensor:
+    if isinstance(b, (bytes, bytearray)):
+        return torch.frombuffer(bytearray(b), dtype=torch.uint8)
+    if isinstance(b, np.ndarray):
+        return torch.from_numpy(b if b.flags.writeable else b.copy()).to(torch.uint8)
+    return torch.as_tensor(b, dtype=torch.uint8)
+
+
 def decode_images_on(blobs: Sequence[Union[bytes, np.ndarray, torch.Tensor]],
                      orientations: Sequence[int],
                      device: Union[str, torch.device]) -> List[Union[torch.Tensor, Exception]]:
@@ -82,15 +90,15 @@ def decode_images_on(blobs: Sequence[Union[bytes, np.ndarray, torch.Tensor]],
 
     JPEGs go through torchvision's ``decode_jpeg`` in one call on the list (nvJPEG on
     CUDA, libjpeg-turbo on CPU: the same decoder OpenCV uses, so CPU results equal
-    :func:`decode_image`'s); other formats through ``decode_image`` on the CPU. The
-    EXIF orientation read by :func:`read_image_header` is applied after decoding.
+    :func:`decode_image`'s); PNG / WebP / GIF through torchvision's ``decode_image`` on
+    the CPU; anything else (BMP, TIFF, ...) through :func:`decode_image`. The EXIF
+    orientation read by :func:`read_image_header` is applied after decoding.
     An image that fails is returned as its exception, so the caller can name the file
     and replace the sample; the others are kept.
     """
     from torchvision.io import ImageReadMode, decode_image as tv_decode_image, decode_jpeg
     device = torch.device(device)
-    datas = [torch.frombuffer(bytearray(b), dtype=torch.uint8) if isinstance(b, bytes) else
-             torch.as_tensor(b, dtype=torch.uint8) for b in blobs]
+    datas = [_byte_tensor(b) for b in blobs]
     out: List[Union[torch.Tensor, Exception]] = [None] * len(datas)  # type: ignore
     jpeg = [i for i, d in enumerate(datas) if d.numel() > 2 and d[0] == 0xFF and d[1] == 0xD8]
     if jpeg:
@@ -105,17 +113,24 @@ def decode_images_on(blobs: Sequence[Union[bytes, np.ndarray, torch.Tensor]],
                     out[i] = decode_jpeg(datas[i], mode=ImageReadMode.RGB, device=device)
                 except Exception as e:  # noqa: BLE001
                     out[i] = e
+    bgr = [False] * len(datas)
     for i, d in enumerate(datas):
-        if out[i] is None:
-            try:
-                img = tv_decode_image(d, mode=ImageReadMode.RGB)
-                if img.dtype != torch.uint8:  # 16-bit PNG
-                    img = torch.round(img.to(torch.float32) / 257).clamp(0, 255).to(torch.uint8)
-                out[i] = img.to(device)
+        if out[i] is not None:
+            continue
+        try:
+            img = tv_decode_image(d, mode=ImageReadMode.RGB)
+            if img.dtype != torch.uint8:  # 16-bit PNG
+                img = torch.round(img.to(torch.float32) / 257).clamp(0, 255).to(torch.uint8)
+            out[i] = img.to(device)
+        except Exception:  # noqa: BLE001 - formats torchvision lacks (BMP, TIFF...)
+            try:  # the CPU decoder of the CPU path, already oriented
+                arr = decode_image(d.numpy().tobytes())
+                out[i] = torch.from_numpy(arr).permute(2, 0, 1).contiguous().to(device)
+                bgr[i] = True
             except Exception as e:  # noqa: BLE001
                 out[i] = e
     for i, img in enumerate(out):
-        if isinstance(img, torch.Tensor):
+        if isinstance(img, torch.Tensor) and not bgr[i]:
             out[i] = apply_exif_orientation(img.flip(0), int(orientations[i]))  # RGB -> BGR
     return out
 
