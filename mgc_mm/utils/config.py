@@ -100,6 +100,15 @@ _DEFERRED_STEPS = {
                                 num_views=t['num_views']),
     'MultiGrainCorrespondences': lambda t: t,
 }
+
+
+def _correspondences_on_device(step: dict, model: dict) -> bool:
+    # MGC computes them itself, batched on the device, from the packed crop boxes and
+    # flips with the same function (exact, boxes in original pixels) when the samples
+    # carry none: only the per-sample torch calls (~1.5 ms a sample) leave the worker.
+    return (model.get('type') == 'MGC' and not step.get('grain_cfgs')
+            and step.get('view_size', 224) == model.get('view_size', 224)
+            and set(model.get('neck', {}).get('grains', ())) <= set(step.get('grains', ())))
 PIXEL_PIPELINES = ('cpu', 'device')
 
 
@@ -111,7 +120,9 @@ def apply_pixel_pipeline(cfg: Config, source: str = 'the config') -> None:
     pipeline, keeping every parameter: the workers read bytes and headers and draw
     boxes, flips and photometric parameters (``LoadImageFromFileSafe(decode=False)``,
     ``CoupledRandomResizedCrop(defer_pixels=True)``, ``MultiView`` ->
-    ``DeferredMultiView``), and the model's ``SelfSupDataPreprocessor`` becomes
+    ``DeferredMultiView``; MGC's correspondences move to the model, which computes
+    them batched on the device from the same boxes), and the model's
+    ``SelfSupDataPreprocessor`` becomes
     :class:`~mgc_mm.models.DevicePixelPreprocessor` with the same arguments, which
     decodes and renders the views on the training device. A transform without a
     device counterpart is refused here, by name, before anything is built.
@@ -134,6 +145,8 @@ def apply_pixel_pipeline(cfg: Config, source: str = 'the config') -> None:
             keys = list(step.get('algorithm_keys', []))
             step = dict(step, algorithm_keys=keys + [k for k in DEVICE_PIPELINE_KEYS
                                                      if k not in keys])
+        elif typ == 'MultiGrainCorrespondences' and _correspondences_on_device(step, cfg.model):
+            continue
         elif typ in _DEFERRED_STEPS:
             step = _DEFERRED_STEPS[typ](dict(step))
         else:

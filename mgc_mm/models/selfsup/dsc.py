@@ -12,7 +12,7 @@ from torch import nn
 from mgc_mm.registry import MODELS
 from ..losses.info_nce_loss import InfoNCELoss, global_count
 from ..losses.supcon_loss import SupConLoss
-from ..utils.correspondence import GrainCorrespondences, grain_correspondences
+from ..utils.correspondence import GrainCorrespondences, sample_correspondences
 from ..utils.ema import cosine_ema_momentum
 from ..utils.kmeans import KMEANS_INITS, KMEANS_METRICS, distributed_kmeans
 from ..utils.queue import FeatureQueue
@@ -215,11 +215,8 @@ class DSC(BaseSelfSupervisor):
         if self.view_size % grid:
             raise ValueError(f'view_size {self.view_size} is not a multiple of the '
                              f'{grid} x {grid} feature grid')
-        boxes = torch.stack([torch.as_tensor(s.crop_boxes) for s in data_samples]).to(device)
-        flips = torch.stack([torch.as_tensor(s.crop_flips) for s in data_samples]).to(device)
-        return grain_correspondences(boxes[:, 0], boxes[:, 1], flips[:, 0], flips[:, 1],
-                                     self.view_size // grid, view_size=self.view_size,
-                                     **self.pair_cfg)
+        return sample_correspondences(data_samples, self.view_size // grid, device,
+                                      self.view_size, **self.pair_cfg)
 
     @torch.no_grad()
     def pseudo_labels(self, pixels: torch.Tensor) -> Tuple[torch.Tensor, Optional[torch.Tensor]]:

@@ -6,7 +6,7 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from mgc_mm.registry import MODELS
-from ..utils import cosine_ema_momentum, grain_correspondences
+from ..utils import cosine_ema_momentum, sample_correspondences
 
 
 @MODELS.register_module()
@@ -73,7 +73,8 @@ class MGC(BaseSelfSupervisor):
         """Per grain ``(idx1, idx2, weight, valid)`` of the batch, ``(B, K)`` each.
 
         Uses the ones the pipeline packed (``correspondences``); otherwise computes
-        them here, batched on ``device``, from ``crop_boxes`` and ``crop_flips``.
+        them here, batched, from ``crop_boxes`` and ``crop_flips`` (the device pixel
+        pipeline leaves them to the model), and moves them to ``device``.
         """
         first = data_samples[0]
         if 'correspondences' in first:
@@ -89,10 +90,7 @@ class MGC(BaseSelfSupervisor):
         if 'crop_boxes' not in first:
             raise KeyError('data samples need `correspondences` or `crop_boxes` + '
                            '`crop_flips`: pack them with PackInputs(algorithm_keys=...)')
-        boxes = torch.stack([torch.as_tensor(s.crop_boxes) for s in data_samples]).to(device)
-        flips = torch.stack([torch.as_tensor(s.crop_flips) for s in data_samples]).to(device)
-        return {g: tuple(grain_correspondences(boxes[:, 0], boxes[:, 1], flips[:, 0],
-                                               flips[:, 1], g, view_size=self.view_size))
+        return {g: tuple(sample_correspondences(data_samples, g, device, self.view_size))
                 for g in self.neck.grains}
 
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],

@@ -1,9 +1,10 @@
 from .correspondence import (GRAIN_DEFAULTS, GrainCorrespondences,
-                             grain_correspondences)
+                             grain_correspondences, sample_correspondences)
 from .pretrained import load_state_strict, select_prefix
 
 __all__ = [
     'GRAIN_DEFAULTS', 'GrainCorrespondences', 'grain_correspondences', 'load_state_strict',
+    'sample_correspondences',
     'select_prefix'
 ]
 from .montage import build_montages, downsample_views, montage_counts, split_tiles  # noqa: E402
