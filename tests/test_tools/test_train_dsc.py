@@ -94,3 +94,53 @@ def test_demo_trains_and_r50_benchmark_loads_both_branches(tmp_path):
     print('DSC -> Mask R-CNN:', {k: result[k] for k in ('coco/bbox_mAP', 'coco/segm_mAP')})
     for metric in ('coco/bbox_mAP', 'coco/segm_mAP'):
         assert isinstance(result[metric], float) and result[metric] >= 0
+
+
+VIT = osp.join(DSC_DIR, 'dsc_vit-small-p16_8xb32-amp-coslr-800e_coco.py')
+VIT_DEMO = osp.join(DSC_DIR, 'dsc_vit-small-p16_1xb8-3e_coco-demo.py')
+MGC_COCO = osp.join(REPO, 'configs', 'mgc', 'mgc_vit-small-p16_8xb32-amp-coslr-800e_coco.py')
+
+
+def test_vit_config_is_mgcs_backbone_schedule_and_dscs_views():
+    vit, mgc = Config.fromfile(VIT), Config.fromfile(MGC_COCO)
+    r50 = Config.fromfile(osp.join(DSC_DIR, 'dsc_resnet50_8xb32-coslr-800e_coco.py'))
+    assert vit.model.backbone == mgc.model.backbone  # so MGC's ViT benchmarks load it
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr'):
+        assert unscoped(vit[key]) == unscoped(mgc[key]), key
+    assert vit.train_dataloader == r50.train_dataloader  # DSC's coupled views, batch 32
+    assert vit.model.neck.in_channels == 384 and vit.model.shuffle_bn is False
+    # ViT target: cosine 0.996 -> 1 in mmpretrain's 1 - m convention, as MGC's.
+    assert (vit.model.momentum, vit.model.end_momentum) == (mgc.model.base_momentum, 0.)
+    other = {k: v for k, v in vit.model.items() if k not in ('backbone', 'neck', 'momentum',
+                                                              'end_momentum', 'shuffle_bn')}
+    assert other == {k: v for k, v in r50.model.items() if k in other}
+
+
+@pytest.mark.slow
+def test_vit_demo_trains_and_mgc_vit_benchmark_loads_both_branches(tmp_path):
+    from mgc_mm.utils import set_pretrained
+    from tests.test_tools.test_benchmarks import BENCH, FULL
+    from tests.test_tools.test_benchmarks import build_model as build_downstream
+    work = tmp_path / 'work'
+    train(tmp_path, VIT_DEMO, work, options=['train_cfg.max_epochs=1'])
+    log, _ = losses(work)
+    assert sorted(log) == [(1, 1), (1, 2)]
+    for total, parts in log.values():
+        assert set(parts) == {'loss_instance', 'loss_pixel', 'loss_category'}
+        assert total == pytest.approx(sum(parts.values()), abs=2e-4)  # log rounding
+    ckpt = str(work / 'epoch_1.pth')
+    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    online = {k[9:]: v for k, v in state.items() if k.startswith('backbone.')}
+    assert not torch.equal(online['layers.0.attn.qkv.weight'],
+                           state['momentum_encoder.module.backbone.layers.0.attn.qkv.weight'])
+    for branch, prefix in (('online', 'backbone.'),
+                           ('momentum', 'momentum_encoder.module.backbone.')):
+        cfg = Config.fromfile(osp.join(BENCH, FULL['mmseg']))
+        set_pretrained(cfg, ckpt, branch, FULL['mmseg'])  # what --pretrained does
+        model = build_downstream(cfg)
+        model.backbone.init_weights()  # strict: raises on any missing / unexpected key
+        want = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        got = model.backbone.state_dict()
+        assert set(got) == set(want) and len(got) == 150
+        for k, v in want.items():
+            assert torch.equal(got[k], v), (branch, k)

@@ -20,6 +20,7 @@ Prints:
     ``pipeline: N samples/s per worker``.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import resource
@@ -155,23 +156,27 @@ def bench_step(cfg, ds, batch_size, threads, steps, peak_tflops=None):
     if device == 'cpu':  # mmengine's AMP wrapper needs an accelerator
         optim_cfg['type'] = optim_cfg.get('type', 'OptimWrapper').replace('Amp', '')
         optim_cfg.pop('loss_scale', None)
+        optim_cfg.pop('dtype', None)
     optim = build_optim_wrapper(model, optim_cfg)
     MessageHub.get_current_instance().update_info('max_iters', 1000)
     batch = default_collate([ds[i % len(ds)] for i in range(batch_size)])
 
-    def step():
+    from torch.utils.flop_counter import FlopCounterMode
+    counter = FlopCounterMode(display=False)
+
+    def step(count=False):
+        # The step includes the data preprocessor (with --pipeline device: decode and
+        # augmentation); the FLOPs are the model's only (forward, backward, EMA).
         data = model.data_preprocessor(batch, training=True)
-        with optim.optim_context(model):
-            losses = model(**data, mode='loss')
-        loss, _ = model.parse_losses(losses)
-        optim.update_params(loss)
+        with counter if count else contextlib.nullcontext():
+            with optim.optim_context(model):
+                losses = model(**data, mode='loss')
+            loss, _ = model.parse_losses(losses)
+            optim.update_params(loss)
         if device == 'cuda':
             torch.cuda.synchronize()
 
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
-    with counter:  # also the warm-up step
-        step()
+    step(count=True)  # also the warm-up step
     flops = counter.get_total_flops()
     if device == 'cuda':
         torch.cuda.reset_peak_memory_stats()
@@ -191,7 +196,7 @@ def bench_step(cfg, ds, batch_size, threads, steps, peak_tflops=None):
           f'steps (batch {batch_size}, {threads} threads, {device}, '
           f'{optim_cfg["type"]}); {mem}')
     line = (f'train step FLOPs: {flops / batch_size / 1e9:.1f} GFLOP per image '
-            '(torch.utils.flop_counter, forward + backward)')
+            '(torch.utils.flop_counter: the model\'s forward + backward)')
     if device == 'cuda':
         name = torch.cuda.get_device_name()
         peak_t = peak_tflops if peak_tflops is not None else device_peak_tflops(name)
