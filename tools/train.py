@@ -16,6 +16,8 @@ import os
 import os.path as osp
 import sys
 
+import torch
+
 from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -91,6 +93,11 @@ def build_cfg(args):
     prepare_work_dir(cfg, args.resume, args.overwrite)
     adapt_cfg_to_cpu(cfg, args.launcher)
     check_config_arguments(cfg, args.config, args.cfg_options)
+    if cfg.get('compile'):
+        # The data samples carry NumPy fields (crop boxes, flips, image bytes) that
+        # mmengine's BaseDataElement.to visits inside the compiled train_step: let
+        # dynamo hand them to Python (graph breaks) instead of failing to trace them.
+        torch._dynamo.config.trace_numpy = False
     return cfg
 
 

@@ -21,3 +21,8 @@ find_unused_parameters = False
 # training device decodes and augments whole batches, DevicePixelPreprocessor). Same
 # views from the same seed either way; switch with --cfg-options pixel_pipeline=device.
 pixel_pipeline = 'cpu'
+# torch.compile of the train step (mmengine's Runner reads cfg.compile; tools/train.py lets
+# dynamo skip NumPy fields of the data samples): off by default;
+# `--cfg-options compile=True`, or a dict of torch.compile arguments in a config
+# (compile = dict(mode='max-autotune')).
+compile = False

@@ -97,10 +97,17 @@ model = dict(
 # ------------------------------------------------------------------------- schedule
 # AdamW, lr 1.5e-4 x batch / 256 = 2.4e-3 at 4096, wd 0.1 on every parameter (as the
 # reference), mixed precision.
+# bf16 autocast: fp32's exponent range, so no loss scaling (mmengine 0.10 would otherwise
+# build an active GradScaler for bf16 too: an extra unscale pass and a host sync per
+# step, for nothing). On a GPU without native bf16 (before Ampere) tools/train.py
+# switches to float16 with dynamic loss scaling (adapt_optimizer_to_device in
+# mgc_mm/utils/config.py).
+# fused=True: one fused AdamW kernel for all parameters (CUDA; CPU from torch 2.4).
 optim_wrapper = dict(
     type='AmpOptimWrapper',
-    loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, weight_decay=0.1))
+    dtype='bfloat16',
+    loss_scale=dict(enabled=False),
+    optimizer=dict(type='AdamW', lr=1.5e-4 * 4096 / 256, weight_decay=0.1, fused=True))
 max_epochs = 300
 warmup_epochs = 40
 param_scheduler = [

@@ -4,6 +4,8 @@ from typing import Any, Dict, Optional
 
 import torch
 from mmengine.config import Config, ConfigDict
+from mmengine.logging import print_log
+from mmengine.utils import digit_version
 
 from mgc_mm.models.utils.strict_init import PRETRAINED_PLACEHOLDER
 
@@ -16,6 +18,13 @@ AMP_WRAPPERS = {
     'OptimWrapper': 'AmpOptimWrapper',
     'PerParamClipOptimWrapper': 'PerParamClipAmpOptimWrapper',
 }
+# mmengine's AmpOptimWrapper ``loss_scale`` for bf16: a disabled GradScaler. bf16 has
+# fp32's exponent range, so gradients do not underflow; mmengine 0.10 builds an active
+# GradScaler for any dtype unless told so (an unscale pass and a host sync per step).
+NO_LOSS_SCALING = dict(enabled=False)
+# ``fused=True`` optimizers (AdamW, Adam, SGD) have CPU kernels from torch 2.4 on;
+# before that they take CUDA tensors only.
+CPU_FUSED_OPTIMIZERS = digit_version(torch.__version__) >= digit_version('2.4.0')
 
 
 def check_cfg_options(cfg: Config, options: Optional[Dict[str, Any]], source: str) -> None:
@@ -63,8 +72,10 @@ def adapt_cfg_to_cpu(cfg: Config, launcher: str) -> None:
     Distributed runs use gloo and :class:`CPUDistributedDataParallel` (SyncBN -> BN,
     no device ids). mmengine's launcher calls ``torch.cuda.set_device``
     unconditionally, which a CUDA build of torch refuses on a machine without a
-    GPU, so that call is made a no-op here.
+    GPU, so that call is made a no-op here. The optimizer is fitted to the device
+    first, on GPU and CPU alike (:func:`adapt_optimizer_to_device`).
     """
+    adapt_optimizer_to_device(cfg)
     if torch.cuda.is_available() or launcher == 'none':
         return
     cfg.setdefault('env_cfg', ConfigDict())
@@ -78,8 +89,49 @@ def adapt_cfg_to_cpu(cfg: Config, launcher: str) -> None:
     torch.cuda.set_device = lambda device: None
 
 
+def cuda_bf16_supported() -> bool:
+    """Whether the CUDA device computes in bfloat16 natively (Ampere and newer).
+
+    Emulated bf16 (older GPUs, which torch counts as supported by default) is slower
+    than fp16 there, so it does not count.
+    """
+    if not torch.cuda.is_available():
+        return False
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # torch < 2.3: no emulation argument
+        return bool(torch.cuda.is_bf16_supported())
+
+
+def adapt_optimizer_to_device(cfg: Config) -> None:
+    """Fit the optimizer (wrapper) of a GPU config to the device at hand.
+
+    * ``fused=True`` optimizers are kept where they run: on CUDA, and on CPU from
+      torch 2.4; older torch on CPU builds the default (foreach) implementation.
+    * A bf16 mixed-precision wrapper on a GPU without native bf16 (before Ampere) is
+      switched to float16 with dynamic loss scaling (fp16 needs it).
+    """
+    wrapper = cfg.get('optim_wrapper')
+    if not isinstance(wrapper, dict):
+        return
+    optimizer = wrapper.get('optimizer')
+    if (isinstance(optimizer, dict) and optimizer.get('fused')
+            and not torch.cuda.is_available() and not CPU_FUSED_OPTIMIZERS):
+        optimizer.pop('fused')
+    if (torch.cuda.is_available() and wrapper.get('type') in AMP_WRAPPERS.values()
+            and wrapper.get('dtype') in ('bfloat16', torch.bfloat16)
+            and not cuda_bf16_supported()):
+        wrapper.dtype = 'float16'
+        if wrapper.get('loss_scale', 'dynamic') == NO_LOSS_SCALING:
+            wrapper.loss_scale = 'dynamic'
+        print_log('this GPU has no native bfloat16: mixed precision in float16 with '
+                  'dynamic loss scaling', logger='current', level=30)
+
+
 def enable_amp(cfg: Config) -> None:
-    """Switch the optimizer wrapper to mixed precision (``--amp``)."""
+    """Switch the optimizer wrapper to mixed precision (``--amp``): bfloat16 without
+    loss scaling where the GPU computes in bf16 natively, else float16 with dynamic
+    loss scaling. A ``dtype`` or ``loss_scale`` the config sets is kept."""
     wrapper = cfg.optim_wrapper
     kind = wrapper.get('type', 'OptimWrapper')
     if kind in AMP_WRAPPERS.values():
@@ -87,7 +139,9 @@ def enable_amp(cfg: Config) -> None:
     if kind not in AMP_WRAPPERS:
         raise ValueError(f'--amp: no mixed-precision version of optim_wrapper type {kind!r}')
     wrapper.type = AMP_WRAPPERS[kind]
-    wrapper.setdefault('loss_scale', 'dynamic')
+    wrapper.setdefault('dtype', 'bfloat16' if cuda_bf16_supported() else 'float16')
+    wrapper.setdefault('loss_scale',
+                       NO_LOSS_SCALING if wrapper.dtype == 'bfloat16' else 'dynamic')
 
 
 # pixel_pipeline='device': CPU transforms -> their pixel-free counterparts.

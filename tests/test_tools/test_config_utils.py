@@ -1,9 +1,16 @@
+import glob
+import os.path as osp
+
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
-from mgc_mm.utils import adapt_cfg_to_cpu, check_cfg_options, enable_amp, load_config
-from tests.conftest import TINY_CONFIG
+import mgc_mm.utils.config as config_utils
+from mgc_mm.utils import (adapt_cfg_to_cpu, check_cfg_options, check_config_arguments,
+                          enable_amp, load_config)
+from mgc_mm.utils.config import adapt_optimizer_to_device
+from tests.conftest import REPO, TINY_CONFIG
 
 
 def test_check_cfg_options():
@@ -43,3 +50,122 @@ def test_adapt_cfg_to_cpu(monkeypatch):
 def test_load_config_names_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match='missing.py'):
         load_config(str(tmp_path / 'missing.py'))
+
+
+def _bf16_gpu(monkeypatch, native: bool):
+    """A GPU whose bf16 is native (Ampere and newer) or emulated only (older)."""
+    MMLogger.get_current_instance()  # made now: a new logger would look for the fake GPU
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported',
+                        lambda including_emulation=True: native or including_emulation)
+
+
+def test_enable_amp_picks_bf16_where_the_gpu_computes_in_it(monkeypatch):
+    _bf16_gpu(monkeypatch, native=True)
+    cfg = Config.fromfile(TINY_CONFIG)
+    enable_amp(cfg)
+    assert cfg.optim_wrapper.type == 'PerParamClipAmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    assert cfg.optim_wrapper.loss_scale == dict(enabled=False)  # bf16: no loss scaling
+    # Emulated bf16 (pre-Ampere) does not count: fp16 with dynamic loss scaling.
+    _bf16_gpu(monkeypatch, native=False)
+    cfg = Config.fromfile(TINY_CONFIG)
+    enable_amp(cfg)
+    assert (cfg.optim_wrapper.dtype, cfg.optim_wrapper.loss_scale) == ('float16', 'dynamic')
+    # No GPU at all: fp16 as before, whatever torch says of bf16.
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda including_emulation=True: True)
+    cfg = Config.fromfile(TINY_CONFIG)
+    enable_amp(cfg)
+    assert (cfg.optim_wrapper.dtype, cfg.optim_wrapper.loss_scale) == ('float16', 'dynamic')
+    # A dtype the config sets is kept.
+    cfg = Config.fromfile(TINY_CONFIG)
+    cfg.optim_wrapper.dtype = 'bfloat16'
+    enable_amp(cfg)
+    assert (cfg.optim_wrapper.dtype, cfg.optim_wrapper.loss_scale) == ('bfloat16',
+                                                                       dict(enabled=False))
+
+
+def test_adapt_optimizer_to_device(monkeypatch):
+    gpu_cfg = osp.join(REPO, 'configs', 'mgc', 'mgc_vit-small-p16_8xb32-amp-coslr-800e_coco.py')
+    # CPU with a torch whose fused optimizers are CUDA only (< 2.4): fused is dropped.
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(config_utils, 'CPU_FUSED_OPTIMIZERS', False)
+    cfg = Config.fromfile(gpu_cfg)
+    adapt_optimizer_to_device(cfg)
+    assert 'fused' not in cfg.optim_wrapper.optimizer
+    assert cfg.optim_wrapper.dtype == 'bfloat16'  # the CPU refuses the AMP wrapper anyway
+    cfg = Config.fromfile(gpu_cfg)
+    adapt_cfg_to_cpu(cfg, 'none')  # tools/train.py's call does it too
+    assert 'fused' not in cfg.optim_wrapper.optimizer
+    # CPU, torch >= 2.4: fused AdamW has CPU kernels, kept.
+    monkeypatch.setattr(config_utils, 'CPU_FUSED_OPTIMIZERS', True)
+    cfg = Config.fromfile(gpu_cfg)
+    adapt_optimizer_to_device(cfg)
+    assert cfg.optim_wrapper.optimizer.fused is True
+    # CUDA: fused kept whatever the CPU kernels; bf16 kept where native ...
+    monkeypatch.setattr(config_utils, 'CPU_FUSED_OPTIMIZERS', False)
+    _bf16_gpu(monkeypatch, native=True)
+    cfg = Config.fromfile(gpu_cfg)
+    adapt_optimizer_to_device(cfg)
+    assert cfg.optim_wrapper.optimizer.fused is True
+    assert cfg.optim_wrapper.dtype == 'bfloat16'
+    assert cfg.optim_wrapper.loss_scale == dict(enabled=False)
+    # ... and fp16 with dynamic loss scaling before Ampere.
+    _bf16_gpu(monkeypatch, native=False)
+    cfg = Config.fromfile(gpu_cfg)
+    adapt_optimizer_to_device(cfg)
+    assert cfg.optim_wrapper.optimizer.fused is True
+    assert (cfg.optim_wrapper.dtype, cfg.optim_wrapper.loss_scale) == ('float16', 'dynamic')
+
+
+PRETRAIN_CONFIGS = sorted(
+    f for method in ('mgc', 'mocov2', 'mocov3', 'mugs', 'mcl', 'densecl', 'dsc')
+    for f in glob.glob(osp.join(REPO, 'configs', method, '*.py')))
+
+
+def test_gpu_pretraining_configs_use_bf16_fused_adamw_and_compile_flag():
+    amp = adamw = 0
+    for path in PRETRAIN_CONFIGS:
+        name = osp.basename(path)
+        cfg = Config.fromfile(path)
+        # torch.compile switch (mmengine's Runner reads cfg.compile), off by default and
+        # settable from the command line.
+        assert cfg.get('compile') is False, name
+        check_cfg_options(cfg, {'compile': True}, name)
+        if name.endswith('_coco-demo.py'):
+            continue
+        wrapper = cfg.optim_wrapper
+        if 'Amp' in wrapper.type:
+            amp += 1
+            assert wrapper.dtype == 'bfloat16', name
+            assert wrapper.loss_scale == dict(enabled=False), name
+        if wrapper.optimizer.type == 'AdamW':
+            adamw += 1
+            assert wrapper.optimizer.fused is True, name
+        check_config_arguments(cfg, name)  # dtype, loss_scale, fused: taken by their classes
+    # At least MGC (6), MoCo v3 (2), Mugs (4) AdamW + AMP and MCL (2) LARS + AMP.
+    assert amp >= 14 and adamw >= 12, (amp, adamw)
+
+
+@pytest.mark.parametrize('cpu_fused', [False, True])
+def test_cpu_adamw_step_of_a_demo_config_after_adaptation(monkeypatch, cpu_fused):
+    from mmengine.optim import build_optim_wrapper
+    if cpu_fused and not config_utils.CPU_FUSED_OPTIMIZERS:
+        pytest.skip('fused optimizers have no CPU kernels before torch 2.4')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(config_utils, 'CPU_FUSED_OPTIMIZERS', cpu_fused)
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'mgc',
+                                   'mgc_vit-small-p16_1xb8-3e_coco-demo.py'))
+    cfg.optim_wrapper.optimizer.fused = True  # as the GPU configs have it
+    adapt_optimizer_to_device(cfg)
+    assert ('fused' in cfg.optim_wrapper.optimizer) == cpu_fused
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    assert type(wrapper).__name__ == 'PerParamClipOptimWrapper'
+    assert type(wrapper.optimizer).__name__ == 'AdamW'
+    assert bool(wrapper.optimizer.param_groups[0]['fused']) == cpu_fused
+    before = model.weight.detach().clone()
+    wrapper.update_params(model(torch.randn(3, 4)).pow(2).sum())
+    assert torch.isfinite(model.weight).all() and not torch.equal(model.weight, before)

@@ -176,3 +176,20 @@ def test_resume_with_longer_loop_follows_the_new_length(tmp_path, tiny_mgc_check
     # the base lr and the floor; with the saved length it would be at the floor already.
     base, floor = 1e-3 * 8 / 256, 1e-6
     assert probe.lrs[4] == pytest.approx((base + floor) / 2, rel=1e-3)
+
+
+def test_compile_flag_trains_the_same_steps(tmp_path):
+    # `compile` (mmengine compiles train_step); the eager backend runs dynamo's tracing
+    # and graph breaks (NumPy fields of the data samples) without inductor's minutes of
+    # C++ builds on CPU, and must give the uncompiled run's losses.
+    cfg = tmp_path / 'tiny_compile.py'
+    cfg.write_text(f"_base_ = ['{TINY_CONFIG}']\ncompile = dict(_delete_=True, backend='eager')\n")
+    logs = []
+    for config, work in ((TINY_CONFIG, tmp_path / 'plain'), (str(cfg), tmp_path / 'compiled')):
+        res = run([TRAIN, config, '--work-dir', str(work), '--cfg-options',
+                   'train_cfg.max_epochs=1'])
+        assert res.returncode == 0, res.stderr[-3000:]
+        logs.append(last_log(str(work)))
+    assert 'Model has been "compiled"' in logs[1] and 'compiled' not in logs[0].split('Config:')[0]
+    losses = [[float(x.split()[0]) for x in log.split(' loss: ')[1:]] for log in logs]
+    assert len(losses[0]) == 2 and losses[0] == pytest.approx(losses[1], abs=2e-4)

@@ -3,10 +3,18 @@
 # 0.04 -> 0.1; no decay on biases and 1-D parameters (norm weights); patch-embedding
 # lr x 0.2; per-tensor gradient clipping 3.0; mixed precision.
 base_lr = 8e-4  # per 256 images
+# bf16 autocast: fp32's exponent range, so no loss scaling (mmengine 0.10 would otherwise
+# build an active GradScaler for bf16 too: an extra unscale pass and a host sync per
+# step, for nothing). On a GPU without native bf16 (before Ampere) tools/train.py
+# switches to float16 with dynamic loss scaling (adapt_optimizer_to_device in
+# mgc_mm/utils/config.py).
+# fused=True: one fused AdamW kernel for all parameters (CUDA; CPU from torch 2.4).
 optim_wrapper = dict(
     type='PerParamClipAmpOptimWrapper',
-    loss_scale='dynamic',
-    optimizer=dict(type='AdamW', lr=base_lr, betas=(0.9, 0.999), weight_decay=0.04),
+    dtype='bfloat16',
+    loss_scale=dict(enabled=False),
+    optimizer=dict(type='AdamW', lr=base_lr, betas=(0.9, 0.999), weight_decay=0.04,
+                   fused=True),
     clip_grad=dict(max_norm=3.0),
     paramwise_cfg=dict(
         # Every 1-D parameter of Mugs is a bias or a LayerNorm weight. The position

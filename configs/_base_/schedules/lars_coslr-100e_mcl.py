@@ -11,9 +11,15 @@ lars_paramwise_cfg = dict(
         # the BN of a ResNet downsample branch
         'downsample.1': dict(decay_mult=0, lars_exclude=True),
     })
+# bf16 autocast: fp32's exponent range, so no loss scaling (mmengine 0.10 would otherwise
+# build an active GradScaler for bf16 too: an extra unscale pass and a host sync per
+# step, for nothing). On a GPU without native bf16 (before Ampere) tools/train.py
+# switches to float16 with dynamic loss scaling (adapt_optimizer_to_device in
+# mgc_mm/utils/config.py).
 optim_wrapper = dict(
     type='AmpOptimWrapper',
-    loss_scale='dynamic',
+    dtype='bfloat16',
+    loss_scale=dict(enabled=False),
     optimizer=dict(type='LARS', lr=16.0, momentum=0.9, weight_decay=1e-5),
     clip_grad=dict(max_norm=500),
     paramwise_cfg=lars_paramwise_cfg)
