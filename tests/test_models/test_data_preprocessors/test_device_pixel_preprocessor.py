@@ -8,8 +8,9 @@ ops then carry a one-level input difference further: brightness / contrast /
 saturation scale it by their factor (<= 1.4, so <= 2 levels), and OpenCV's 8-bit hue
 rotation re-quantises the hue of near-grey pixels from channel differences of a few
 levels, so a one-level change there can move the output by up to the pixel's chroma
-(measured <= 8 levels, on < 2 % of the pixels). Measured on the demo configs: share of
-pixels off by more than one level <= 1.6 %, mean |difference| <= 0.2 levels.
+(measured <= 8 levels). Measured on the demo configs over 16 samples: share of pixels
+off by more than one level <= 2.0 % (DSC, saturation 0.4; MGC 1.0 %, MoCo v2 0.35 %,
+MCL 0.4 %), mean |difference| <= 0.18 levels.
 """
 import copy
 import logging
