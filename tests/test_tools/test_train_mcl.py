@@ -40,8 +40,7 @@ def test_pipeline_gives_four_views_a_side():
 
 def test_configs_schedule():
     for name, lr, batch in [('mcl_resnet50-fpn_32xb128-amp-lars-coslr-100e_in1k.py', 16.0, 4096),
-                            ('mcl_resnet50-fpn_8xb128-amp-lars-coslr-800e_coco.py', 4.0, 1024),
-                            ('mcl_resnet50-fpn_1xb8-2e_coco-demo.py', 16.0 * 8 / 4096, 8)]:
+                            ('mcl_resnet50-fpn_8xb128-amp-lars-coslr-800e_coco.py', 4.0, 1024)]:
         cfg = Config.fromfile(osp.join(REPO, 'configs', 'mcl', name))
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(16.0 * batch / 4096), name
         assert cfg.optim_wrapper.optimizer.lr == pytest.approx(lr)
@@ -52,9 +51,16 @@ def test_configs_schedule():
         assert cfg.optim_wrapper.clip_grad == dict(max_norm=500)
         assert cfg.optim_wrapper.optimizer.weight_decay == 1e-5
         assert cfg.model.backbone.norm_cfg.type == 'SyncBN'
-        expect = 'OptimWrapper' if 'demo' in name else 'AmpOptimWrapper'
-        assert cfg.optim_wrapper.type == expect
-    assert Config.fromfile(DEMO).train_cfg.max_epochs == 2
+        assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+        assert cfg.optim_wrapper.optimizer.type == 'LARS'
+    # The CPU demo: plain SGD at lr 0.1 (LARS scaled to batch 8 does not move the
+    # weights in 120 steps), fp32, same clipping and decay.
+    demo = Config.fromfile(DEMO)
+    assert demo.train_cfg.max_epochs == 2 and demo.auto_scale_lr.base_batch_size == 8
+    assert demo.optim_wrapper.type == 'OptimWrapper'
+    assert demo.optim_wrapper.optimizer == dict(type='SGD', lr=0.1, momentum=0.9,
+                                                weight_decay=1e-5)
+    assert demo.optim_wrapper.clip_grad == dict(max_norm=500)
 
 
 @pytest.mark.slow
