@@ -139,10 +139,8 @@ def decode_image(data: bytes) -> np.ndarray:
     """Decode image bytes to an 8-bit, 3-channel BGR array.
 
     Grayscale, RGBA, CMYK and 16-bit images are converted, not rejected. A truncated
-    JPEG or bytes that no decoder understands raise ``ValueError``. A JPEG that ends
-    with its end-of-image marker is whole (a cut can only remove that marker: inside
-    the coded data ``FF D9`` cannot occur); any other JPEG is checked by the decoder,
-    so files with trailing data are kept and cut ones are refused.
+    JPEG (see :func:`_check_complete`) or bytes that no decoder understands raise
+    ``ValueError``.
     """
     _check_complete(data)
     buf = np.frombuffer(data, dtype=np.uint8)

@@ -134,7 +134,12 @@ def test_undecodable_image_is_logged_and_replaced(monkeypatch):
     # Sample 1 became sample 2 (pixels and every per-sample field), the others stay.
     assert kept[1] is bad[2] and kept[0] is bad[0]
     for v, g in zip(views, good):
-        assert torch.equal(v[1], g[2]) and torch.equal(v[0], g[0]) and torch.equal(v[2], g[2])
+        assert torch.equal(v[1], v[2])  # the same sample rendered twice in one batch
+        # Against the good batch only up to float32 accumulation order (the padded batch
+        # size may differ without the replaced image; see test_batched_geometric).
+        for i, j in ((0, 0), (1, 2)):
+            diff = (v[i] - g[j]).abs()
+            assert diff.max() <= 1 and (diff > 0).float().mean() < 1e-3
     for s in bad:
         s.img_bytes = np.frombuffer(b'\xff\xd8broken', np.uint8)
     with pytest.raises(RuntimeError, match='no image of the batch could be decoded'):
