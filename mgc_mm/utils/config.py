@@ -152,6 +152,9 @@ _DEFERRED_STEPS = {
     'CoupledRandomResizedCrop': lambda t: dict(t, defer_pixels=True),
     'MultiView': lambda t: dict(type='DeferredMultiView', transforms=t['transforms'],
                                 num_views=t['num_views']),
+    'MultiViewWithKeys': lambda t: dict(type='DeferredMultiViewWithKeys',
+                                        transforms=t['transforms'], num_views=t['num_views'],
+                                        keys=t.get('keys', ('weak_aug', ))),
     'MultiGrainCorrespondences': lambda t: t,
 }
 

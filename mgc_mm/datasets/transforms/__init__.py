@@ -1,4 +1,4 @@
-from .deferred import DeferredMultiView, ViewPlan
+from .deferred import DeferredMultiView, DeferredMultiViewWithKeys, ViewPlan
 from .loading import (LoadImageFromFileSafe, decode_image, decode_images_on,
                       read_image_header)
 from .multi_view import MultiViewWithKeys, WeakStrongAug
@@ -9,5 +9,5 @@ __all__ = [
     'LoadImageFromFileSafe', 'decode_image', 'decode_images_on', 'read_image_header',
     'CoupledRandomResizedCrop', 'CV2ColorJitter', 'CV2GaussianBlur',
     'MultiGrainCorrespondences', 'adjust_hue', 'box_iou_xywh', 'MultiViewWithKeys',
-    'WeakStrongAug', 'DeferredMultiView', 'ViewPlan'
+    'WeakStrongAug', 'DeferredMultiView', 'DeferredMultiViewWithKeys', 'ViewPlan'
 ]

@@ -372,7 +372,13 @@ def _jitter_range(value: Union[float, Sequence[float]], center: float,
 
 
 PHOTOMETRIC_TYPES = ('RandomApply', 'CV2ColorJitter', 'ColorJitter', 'RandomGrayscale',
-                     'CV2GaussianBlur', 'Solarize')
+                     'CV2GaussianBlur', 'Solarize', 'RandAugment', 'RandomErasing')
+
+
+def _build_mmpretrain(t: dict):
+    # The CPU path's own transform objects: the device path draws with their methods.
+    from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
+    return MMPRETRAIN_TRANSFORMS.build(dict(t))
 
 
 def parse_photometric(cfg: Sequence[dict]) -> List[tuple]:
@@ -409,6 +415,13 @@ def parse_photometric(cfg: Sequence[dict]) -> List[tuple]:
             if t.get('thr') is None:
                 raise ValueError('only Solarize with a fixed thr is supported')
             specs.append(('solarize', t.get('prob', 0.5), float(t['thr'])))
+        elif typ == 'RandAugment':
+            from .batched_randaugment import check_randaug
+            ra = _build_mmpretrain(t)
+            check_randaug(ra)
+            specs.append(('randaug', None, ra))
+        elif typ == 'RandomErasing':
+            specs.append(('erase', None, _build_mmpretrain(t)))
         else:
             raise ValueError(f'transform {typ} has no batched counterpart')
     return specs
@@ -418,18 +431,23 @@ def identity_photometric() -> Dict:
     """The parameters of a sample that no photometric op changes."""
     return dict(jitter_apply=False, order=(0, 1, 2, 3), brightness=1., contrast=1.,
                 saturation=1., hue=0., gray_apply=False, gray_weights=(1., 1., 1.),
-                blur_apply=False, sigma=1., solarize_apply=False, solarize_thr=256.)
+                blur_apply=False, sigma=1., solarize_apply=False, solarize_thr=256.,
+                randaug=(), erase=None)
 
 
 def draw_photometric(specs: Sequence[tuple], rng=np.random, py_rng=random,
-                     out: Optional[Dict] = None) -> Dict:
+                     out: Optional[Dict] = None, size: Optional[Sequence[int]] = None) -> Dict:
     """One sample's photometric parameters for :func:`parse_photometric` specs.
 
     The same calls on the same generators as the CPU transforms (see
     :func:`draw_photometric_params`). Plain Python values, cheap to pickle from a
     dataloader worker; :func:`collate_photometric` batches them. ``out`` (updated in
     place) lets a caller interleave other draws between the transforms of a view.
+    ``size`` (h, w) is the view's, needed by random erasing. RandAugment and random
+    erasing draw with their mmpretrain objects' methods, i.e. from NumPy's global
+    generator whatever ``rng`` is (as on the CPU path).
     """
+    from .batched_randaugment import draw_erase, draw_randaug
     out = identity_photometric() if out is None else out
     for kind, prob, arg in specs:
         if kind == 'color_jitter':
@@ -450,6 +468,12 @@ def draw_photometric(specs: Sequence[tuple], rng=np.random, py_rng=random,
         elif kind == 'solarize':
             out['solarize_thr'] = arg
             out['solarize_apply'] = bool(not rng.rand() > prob)
+        elif kind == 'randaug':
+            out['randaug'] = draw_randaug(arg)
+        elif kind == 'erase':
+            if size is None:
+                raise ValueError('random erasing needs the view size to draw its patch')
+            out['erase'] = draw_erase(arg, size)
     return out
 
 
@@ -464,6 +488,8 @@ def collate_photometric(ops: Sequence[str], draws: Sequence[Dict]) -> Dict:
     :func:`apply_photometric` takes."""
     params = {k: torch.tensor([d[k] for d in draws], dtype=dt) for k, dt in _PARAM_DTYPES.items()}
     params['ops'] = tuple(ops)
+    params['randaug'] = [d.get('randaug', ()) for d in draws]
+    params['erase'] = [d.get('erase') for d in draws]
     params['gray_weights'] = draws[0]['gray_weights'] if draws else (1., 1., 1.)
     return params
 
@@ -536,4 +562,10 @@ def apply_photometric(imgs: torch.Tensor, params: Dict) -> torch.Tensor:
             imgs = gaussian_blur(imgs, p['sigma'], p['blur_apply'])
         elif op == 'solarize':
             imgs = solarize(imgs, p['solarize_thr'], p['solarize_apply'])
+        elif op == 'randaug':
+            from .batched_randaugment import apply_randaug
+            imgs = apply_randaug(imgs, p['randaug'])
+        elif op == 'erase':
+            from .batched_randaugment import random_erase
+            imgs = random_erase(imgs, p['erase'])
     return imgs

@@ -18,6 +18,9 @@ rendered as one batch).
 import copy
 from typing import Dict, List, Sequence, Tuple, Union
 
+import numpy as np
+import torch
+
 from mmcv.transforms import BaseTransform
 from mmcv.transforms import RandomFlip
 from mmpretrain.datasets.transforms import RandomResizedCrop
@@ -95,8 +98,88 @@ class ViewPlan:
             elif kind == 'flip':
                 view['flip'] = step._choose_direction() == 'horizontal'
             else:
-                draw_photometric(step, out=view['photometric'])
+                draw_photometric(step, out=view['photometric'], size=view['size'])
         return view
+
+
+_NESTED = ('MultiView', 'MultiViewWithKeys', 'WeakStrongAug')
+
+
+class _Counter:
+    """Numbers the view pipelines of a plan tree (views of one number render together)."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def __call__(self) -> int:
+        self.next += 1
+        return self.next - 1
+
+
+def _plan_node(pipeline: Sequence[dict], ids: _Counter):
+    """A view pipeline as a plan node: a :class:`ViewPlan`, or a nested composition."""
+    pipeline = [dict(t) for t in pipeline]
+    nested = [t['type'] for t in pipeline if t['type'] in _NESTED]
+    if not nested:
+        return _Leaf(ViewPlan(pipeline), ids())
+    if len(pipeline) != 1:
+        raise ValueError(f'{nested[0]} must be alone in its view pipeline to be deferred '
+                         "(pixel_pipeline='device')")
+    t = pipeline[0]
+    if t['type'] == 'WeakStrongAug':
+        return _WeakStrongNode(t, ids)
+    return _MultiViewNode(t['transforms'], t['num_views'], t.get('keys', ()), ids)
+
+
+class _Leaf:
+
+    def __init__(self, plan: ViewPlan, index: int) -> None:
+        self.plan, self.index = plan, index
+
+    def draw(self, hw) -> Tuple[List[Dict], Dict[str, list]]:
+        return [dict(self.plan.draw(hw), pipeline=self.index)], {}
+
+
+class _MultiViewNode:
+    """``MultiView`` / ``MultiViewWithKeys``: views in order, per-view keys collected."""
+
+    def __init__(self, transforms, num_views, keys, ids: _Counter) -> None:
+        if isinstance(num_views, int):
+            num_views = [num_views]
+        if len(transforms) != len(num_views):
+            raise ValueError(f'{len(transforms)} view pipelines for num_views {num_views}')
+        self.groups = [(_plan_node(copy.deepcopy(t), ids), int(n))
+                       for t, n in zip(transforms, num_views)]
+        self.num_views = list(num_views)
+        self.keys = tuple(keys)
+
+    def draw(self, hw) -> Tuple[List[Dict], Dict[str, list]]:
+        views, collected = [], {key: [] for key in self.keys}
+        for node, n in self.groups:
+            for _ in range(n):
+                sub, keys = node.draw(hw)
+                views.extend(sub)
+                for key in self.keys:
+                    if key not in keys:
+                        raise KeyError(f'a view pipeline did not set {key!r}')
+                    collected[key].extend(keys[key])
+        return views, collected
+
+
+class _WeakStrongNode:
+    """:class:`~mgc_mm.datasets.transforms.WeakStrongAug`: the same draw, then a branch."""
+
+    def __init__(self, cfg: dict, ids: _Counter) -> None:
+        from .multi_view import WeakStrongAug
+        self.strong_prob = float(cfg.get('strong_prob', 0.5))
+        WeakStrongAug.check_args(cfg.get('strong'), self.strong_prob)
+        self.weak = _plan_node(cfg['weak'], ids)
+        self.strong = None if cfg.get('strong') is None else _plan_node(cfg['strong'], ids)
+
+    def draw(self, hw) -> Tuple[List[Dict], Dict[str, list]]:
+        strong = self.strong_prob > 0 and bool(np.random.rand() < self.strong_prob)
+        views, keys = (self.strong if strong else self.weak).draw(hw)
+        return views, dict(keys, weak_aug=[not strong] * len(views))
 
 
 @TRANSFORMS.register_module()
@@ -105,7 +188,8 @@ class DeferredMultiView(BaseTransform):
 
     The same arguments and the same order of views and draws as ``MultiView``
     (``num_views[0]`` views of ``transforms[0]``, then the next pipeline's), each view
-    a :class:`ViewPlan` draw.
+    a :class:`ViewPlan` draw. A view pipeline may be one nested ``MultiView`` /
+    ``MultiViewWithKeys`` / ``WeakStrongAug`` (Mugs), deferred the same way.
 
     Required Keys: ``img_shape``. Added Keys: ``view_params`` (list, one dict a view).
 
@@ -114,22 +198,37 @@ class DeferredMultiView(BaseTransform):
         num_views (int | list[int]): views of each pipeline.
     """
 
+    keys: Tuple[str, ...] = ()
+
     def __init__(self, transforms: List[List[dict]], num_views: Union[int, List[int]]) -> None:
-        if isinstance(num_views, int):
-            num_views = [num_views]
-        if len(transforms) != len(num_views):
-            raise ValueError(f'{len(transforms)} view pipelines for num_views {num_views}')
-        self.plans = [ViewPlan(copy.deepcopy(t)) for t in transforms]
-        self.num_views = list(num_views)
+        self.root = _MultiViewNode(transforms, num_views, self.keys, _Counter())
+        self.num_views = self.root.num_views
 
     def transform(self, results: dict) -> dict:
-        hw = results['img_shape']
-        views = []
-        for index, (plan, n) in enumerate(zip(self.plans, self.num_views)):
-            for _ in range(n):
-                views.append(dict(plan.draw(hw), pipeline=index))
+        views, keys = self.root.draw(results['img_shape'])
         results['view_params'] = views
+        for key, values in keys.items():
+            # As MultiViewWithKeys: one tensor entry per view.
+            results[key] = torch.from_numpy(np.asarray(values))
         return results
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(num_views={self.num_views}, plans={len(self.plans)})'
+        return f'{self.__class__.__name__}(num_views={self.num_views}, keys={self.keys})'
+
+
+@TRANSFORMS.register_module()
+class DeferredMultiViewWithKeys(DeferredMultiView):
+    """:class:`~mgc_mm.datasets.transforms.MultiViewWithKeys` for
+    ``pixel_pipeline='device'``: the same views, draws and per-view keys
+    (``weak_aug``), no pixels.
+
+    Args:
+        transforms (list[list[dict]]): one view pipeline per group.
+        num_views (int | list[int]): views of each pipeline.
+        keys (sequence[str]): per-view keys. Defaults to ``('weak_aug',)``.
+    """
+
+    def __init__(self, transforms: List[List[dict]], num_views: Union[int, List[int]],
+                 keys: Sequence[str] = ('weak_aug', )) -> None:
+        self.keys = tuple(keys)
+        super().__init__(transforms, num_views)

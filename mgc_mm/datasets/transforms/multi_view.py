@@ -104,13 +104,18 @@ class WeakStrongAug(BaseTransform):
                  weak: List[Transform],
                  strong: Optional[List[Transform]] = None,
                  strong_prob: float = 0.5) -> None:
+        self.check_args(strong, strong_prob)
+        self.weak = Compose(weak)
+        self.strong = Compose(strong) if strong is not None else None
+        self.strong_prob = strong_prob
+
+    @staticmethod
+    def check_args(strong: Optional[list], strong_prob: float) -> None:
+        """Validate the arguments (shared with the deferred counterpart)."""
         if not 0. <= strong_prob <= 1.:
             raise ValueError(f'strong_prob must be in [0, 1], got {strong_prob}')
         if strong is None and strong_prob > 0:
             raise ValueError('a strong pipeline is needed when strong_prob > 0')
-        self.weak = Compose(weak)
-        self.strong = Compose(strong) if strong is not None else None
-        self.strong_prob = strong_prob
 
     @cache_randomness
     def draw_strong(self) -> bool:

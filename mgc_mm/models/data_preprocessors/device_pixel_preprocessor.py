@@ -81,21 +81,43 @@ class DevicePixelPreprocessor(SelfSupDataPreprocessor):
         return pad_batch(imgs).to(torch.float32), samples
 
     def render(self, data_samples: List) -> Tuple[List[torch.Tensor], List]:
-        """The views of the batch, ``(N, 3, h, w)`` float BGR levels each, and samples."""
+        """The views of the batch, ``(N, 3, h, w)`` float BGR levels each, and samples.
+
+        View ``v`` of the samples is rendered per view pipeline that drew it (Mugs'
+        weak / strong choice differs between samples): one batched crop and one
+        photometric pass per pipeline, written back in sample order.
+        """
         batch, samples = self.decode(data_samples)
         num_views = len(samples[0].view_params)
         views = []
         for v in range(num_views):
             params = [s.view_params[v] for s in samples]
-            first = params[0]
-            for key in ('size', 'resize', 'ops', 'pipeline'):
-                if any(p[key] != first[key] for p in params):
-                    raise ValueError(f'view {v} has different {key!r} across the batch')
-            boxes = torch.tensor([p['box'] for p in params], dtype=torch.int64)
-            flips = torch.tensor([p['flip'] for p in params], dtype=torch.bool)
-            out = resized_crop(batch, boxes, flips, first['size'], *first['resize'])
-            out = apply_photometric(out, collate_photometric(
-                first['ops'], [p['photometric'] for p in params]))
+            groups: Dict[int, List[int]] = {}
+            for i, p in enumerate(params):
+                groups.setdefault(p['pipeline'], []).append(i)
+            out = None
+            for sel in groups.values():
+                first = params[sel[0]]
+                for key in ('size', 'resize', 'ops'):
+                    if any(params[i][key] != first[key] for i in sel):
+                        raise ValueError(f'view {v} of one pipeline has different {key!r} '
+                                         'across the batch')
+                if out is not None and tuple(out.shape[2:]) != tuple(first['size']):
+                    raise ValueError(f'view {v} has different sizes across the batch')
+                idx = torch.tensor(sel, dtype=torch.int64)
+                boxes = torch.tensor([params[i]['box'] for i in sel], dtype=torch.int64)
+                flips = torch.tensor([params[i]['flip'] for i in sel], dtype=torch.bool)
+                src = batch if len(sel) == len(params) else \
+                    batch.index_select(0, idx.to(batch.device, non_blocking=True))
+                rendered = resized_crop(src, boxes, flips, first['size'], *first['resize'])
+                rendered = apply_photometric(rendered, collate_photometric(
+                    first['ops'], [params[i]['photometric'] for i in sel]))
+                if len(groups) == 1:
+                    out = rendered
+                    break
+                if out is None:
+                    out = rendered.new_empty((len(params), *rendered.shape[1:]))
+                out.index_copy_(0, idx.to(out.device, non_blocking=True), rendered)
             views.append(out)
         return views, samples
 

@@ -7,6 +7,12 @@ quantises its interpolation weights to 11 bits and accumulates in fixed point, P
 results can only straddle a .5 and differ by one level. Measured share of pixels off by
 one: cv2 bilinear ~12 %, cv2 bicubic ~3 %, PIL bilinear ~4.5 %; the tests allow 25 %,
 far below what a shifted or mis-scaled sampling grid gives (most pixels off).
+
+PIL bicubic (Mugs) has one more source of difference: Pillow 13 runs the vertical pass
+first for some crop shapes (Pillow <= 12 always ran the horizontal one first, as the
+batched op does), and bicubic overshoot is clipped to uint8 between the passes, so at
+sharp edges the order shows by more than a level: measured 0.03 % of the pixels of
+Mugs-like crops of the bundled images (max 13 levels); the test allows 0.5 %.
 """
 import glob
 import os.path as osp
@@ -68,7 +74,21 @@ def test_resized_crop_equals_mmcv_within_one_level(images, backend, interpolatio
     assert np.mean(off) < 0.25
 
 
-@pytest.mark.parametrize('backend,interpolation', MODES)
+def test_pil_bicubic_crops_within_the_pass_order_bound(images):
+    boxes, flips = random_boxes(images, seed=1)
+    out = bg.resized_crop(as_batch(images), torch.tensor(boxes), torch.tensor(flips),
+                          (96, 112), 'pillow', 'bicubic')
+    off, far = [], []
+    for k, img in enumerate(images):
+        ref = cpu_view(img, boxes[k], flips[k], (96, 112), 'pillow', 'bicubic')
+        diff = np.abs(out[k].permute(1, 2, 0).numpy() - ref.astype(np.float32))
+        off.append((diff > 0).mean())
+        far.append((diff > 1).mean())
+    assert np.mean(off) < 0.25
+    assert np.mean(far) < 0.005, far
+
+
+@pytest.mark.parametrize('backend,interpolation', MODES + [('pillow', 'bicubic')])
 def test_same_size_crop_is_an_exact_copy(images, backend, interpolation):
     img = images[0]
     box = (13, 7, 224, 224)
@@ -116,8 +136,8 @@ def test_bad_boxes_and_modes_are_refused(images):
                         (8, 8))
     with pytest.raises(ValueError, match='outside an axis'):
         bg.resized_crop(batch, torch.tensor([[0, 0, 0, 20]]), torch.tensor([False]), (8, 8))
-    with pytest.raises(ValueError, match='bicubic'):
+    with pytest.raises(ValueError, match="backend 'skimage'"):
         bg.resized_crop(batch, torch.tensor([[0, 0, 20, 20]]), torch.tensor([False]), (8, 8),
-                        'pillow', 'bicubic')
+                        'skimage', 'bicubic')
     with pytest.raises(ValueError, match='lanczos'):
         bg.check_resize_mode('cv2', 'lanczos')

@@ -10,7 +10,11 @@ rotation re-quantises the hue of near-grey pixels from channel differences of a 
 levels, so a one-level change there can move the output by up to the pixel's chroma
 (measured <= 8 levels). Measured on the demo configs over 16 samples: share of pixels
 off by more than one level <= 2.0 % (DSC, saturation 0.4; MGC 1.0 %, MoCo v2 0.35 %,
-MCL 0.4 %), mean |difference| <= 0.18 levels.
+MCL 0.4 %), mean |difference| <= 0.18 levels. Mugs (14 crops, 12 samples, random
+erasing's coin drawn but its patch off, see :func:`no_erasing`): <= 0.7 % off by more
+than a level, mean <= 0.08; no bound on the largest difference there, because
+RandAugment's thresholds (Solarize, Posterize's bucket edges) turn a one-level input
+difference into up to 255 levels on the pixels at a threshold (measured 127).
 """
 import copy
 import logging
@@ -33,13 +37,32 @@ DEMOS = {
     'mcl': 'configs/mcl/mcl_resnet50-fpn_1xb8-2e_coco-demo.py',
     'dsc': 'configs/dsc/dsc_resnet50_1xb8-2e_coco-demo.py',
     'mocov3': 'configs/mocov3/mocov3_vit-small-p16_1xb8-3e_coco-demo.py',
+    'mugs': 'configs/mugs/mugs_vit-small-p16_1xb8-3e_coco-demo.py',
 }
 N = 6
+
+
+def no_erasing(node):
+    """Set every RandomErasing's erase_prob to 0 (it still draws its coin on both paths).
+
+    Its noise is NumPy draws on the CPU path and a seeded device draw on the other, so
+    after an erased view the two RNG streams part; the erasing itself is tested
+    bit-exact given the noise (test_batched_randaugment).
+    """
+    if isinstance(node, dict):
+        if node.get('type') == 'RandomErasing':
+            node['erase_prob'] = 0.
+        for v in node.values():
+            no_erasing(v)
+    elif isinstance(node, list):
+        for v in node:
+            no_erasing(v)
 
 
 def build_pair(config: str):
     cfg = Config.fromfile(f'{REPO}/{config}')
     cfg.train_dataloader.dataset.data_root = f'{REPO}/demo/data/coco/'
+    no_erasing(cfg.train_dataloader.dataset.pipeline)
     dev = copy.deepcopy(cfg)
     dev.pixel_pipeline = 'device'
     apply_pixel_pipeline(dev, config)
@@ -75,7 +98,8 @@ def test_device_views_equal_cpu_views_within_the_stated_bound(pair):
         diff = (view - ref).abs()
         assert (diff > 1).float().mean() < 0.03, (name, v)
         assert diff.mean() < 0.3, (name, v)
-        assert diff.max() <= 16, (name, v)
+        if name != 'mugs':  # thresholded ops: see the module docstring
+            assert diff.max() <= 16, (name, v)
     # The normalised model inputs: the parent preprocessor's work on the same pixels.
     ref_pre = MODELS.build(cfg.model.data_preprocessor)
     got = pre(default_collate(dev_samples), training=True)['inputs']
@@ -92,6 +116,8 @@ def test_per_sample_fields_are_those_of_the_cpu_path(pair):
         assert a.img_path == b.img_path
         if 'crop_boxes' in a:
             assert np.array_equal(a.crop_boxes, b.crop_boxes)
+        if 'weak_aug' in a:  # Mugs: the same weak / strong choice per view
+            assert torch.equal(a.weak_aug, b.weak_aug)
     if name == 'mgc':  # the model computes them, batched, from the packed boxes: exact
         assert 'correspondences' not in dev_samples[0]['data_samples']
         from mgc_mm.models import MGC
