@@ -24,10 +24,6 @@ def test_every_pretraining_config_has_both_pixel_pipelines(path):
     apply_pixel_pipeline(cfg, path)  # 'cpu': nothing changes
     assert cfg.to_dict() == before
     cfg.pixel_pipeline = 'device'
-    if '/mugs/' in path:  # RandAugment / RandomErasing have no batched counterpart yet
-        with pytest.raises(ValueError, match=r'step 1 \(MultiViewWithKeys\).*pixel_pipeline=cpu'):
-            apply_pixel_pipeline(cfg, path)
-        return
     apply_pixel_pipeline(cfg, path)
     steps = cfg.train_dataloader.dataset.pipeline
     assert steps[0]['type'] == 'LoadImageFromFileSafe' and steps[0]['decode'] is False
@@ -59,6 +55,22 @@ def test_device_pipeline_trains_through_train_py(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     log = last_log(work)
     assert "type='DevicePixelPreprocessor'" in log and 'decode=False' in log
+    losses = [float(x.split()[0]) for x in log.split(' loss: ')[1:]]
+    assert len(losses) == 2 and all(0 < x < 100 for x in losses)
+    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+
+
+@pytest.mark.slow
+def test_mugs_device_pipeline_trains_through_train_py(tmp_path):
+    """14 crops, weak / strong per sample, RandAugment and erasing rendered in batches."""
+    work = str(tmp_path / 'work')
+    tiny = osp.join(REPO, 'tests', 'data', 'configs', 'mugs_vit-tiny_demo.py')
+    res = run([TRAIN, tiny, '--work-dir', work, '--cfg-options', 'pixel_pipeline=device',
+               'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
+               'train_dataloader.batch_size=2'])
+    assert res.returncode == 0, res.stderr[-3000:]
+    log = last_log(work)
+    assert "type='DevicePixelPreprocessor'" in log and 'DeferredMultiViewWithKeys' in log
     losses = [float(x.split()[0]) for x in log.split(' loss: ')[1:]]
     assert len(losses) == 2 and all(0 < x < 100 for x in losses)
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))

@@ -42,6 +42,7 @@ noise is drawn on the device from a seed the worker draws instead (the CPU path'
 NumPy noise would be pixel work on the worker): same distribution, not the same
 noise.
 """
+import functools
 import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -267,6 +268,31 @@ def _static(t) -> tuple:
     return ()
 
 
+def raw_method(obj, name: str):
+    """``obj.name`` without mmcv's ``cache_randomness`` wrapper, bound to ``obj``.
+
+    The wrapper copies itself on every attribute access (a ``copy.copy`` per draw,
+    a third of a worker's time on Mugs' 14 crops); outside ``cache_random_params``
+    it only calls the function, so calling the function itself draws the same.
+    """
+    for klass in type(obj).__mro__:
+        attr = klass.__dict__.get(name)
+        if attr is not None:
+            func = getattr(attr, 'func', None)
+            return functools.partial(func, obj) if func is not None else getattr(obj, name)
+    raise AttributeError(f'{type(obj).__name__} has no {name}')
+
+
+class _Policy:
+    """A RandAugment policy's draw methods, unwrapped once (see :func:`raw_method`)."""
+
+    def __init__(self, t) -> None:
+        self.t, self.typ, self.static = t, type(t).__name__, _static(t)
+        self.disable = raw_method(t, 'random_disable')
+        self.magnitude = raw_method(t, 'random_magnitude')
+        self.negative = raw_method(t, 'random_negative')
+
+
 def draw_randaug(ra) -> tuple:
     """One sample's RandAugment draw: ``(type, value, static)`` per chosen policy.
 
@@ -275,27 +301,30 @@ def draw_randaug(ra) -> tuple:
     per policy ``random_disable`` and, if enabled, ``random_magnitude`` and
     ``random_negative`` where the policy draws them. A disabled policy is ``None``.
     """
+    policies = ra.__dict__.get('_mgc_policies')
+    if policies is None:  # unwrapped once per transform object
+        policies = ra._mgc_policies = ([_Policy(t) for t in ra.transforms],
+                                       raw_method(ra, 'random_policy_indices'))
     out = []
-    for i in ra.random_policy_indices():
-        t = ra.transforms[i]
-        typ = type(t).__name__
-        if t.random_disable():
+    for i in policies[1]():
+        p = policies[0][i]
+        t, typ = p.t, p.typ
+        if p.disable():
             out.append(None)
             continue
         if typ in ('AutoContrast', 'Equalize', 'Invert'):
             value = 0.
         elif typ == 'Rotate':
-            value = t.random_negative(t.angle if t.angle is not None else t.random_magnitude())
+            value = p.negative(t.angle if t.angle is not None else p.magnitude())
         elif typ == 'Solarize':
-            value = t.thr if t.thr is not None else t.random_magnitude()
+            value = t.thr if t.thr is not None else p.magnitude()
         elif typ == 'SolarizeAdd':
-            value = t.magnitude if t.magnitude is not None else t.random_magnitude()
+            value = t.magnitude if t.magnitude is not None else p.magnitude()
         elif typ == 'Posterize':
-            value = math.ceil(t.bits if t.bits is not None else t.random_magnitude())
+            value = math.ceil(t.bits if t.bits is not None else p.magnitude())
         else:  # Shear, Translate, Contrast, ColorTransform, Brightness, Sharpness
-            value = t.random_negative(
-                t.magnitude if t.magnitude is not None else t.random_magnitude())
-        out.append((typ, float(value), _static(t)))
+            value = p.negative(t.magnitude if t.magnitude is not None else p.magnitude())
+        out.append((typ, float(value), p.static))
     return tuple(out)
 
 
@@ -367,9 +396,9 @@ def draw_erase(re, size: Tuple[int, int]) -> Optional[tuple]:
     CPU path's per-pixel NumPy draws. Returns ``(top, left, h, w, seed, mode,
     fill_color, fill_std)``.
     """
-    if re.random_disable():
+    if raw_method(re, 'random_disable')():
         return None
-    top, left, h, w = re.random_patch(int(size[0]), int(size[1]))
+    top, left, h, w = raw_method(re, 'random_patch')(int(size[0]), int(size[1]))
     seed = int(np.random.randint(2**31 - 1)) if re.mode == 'rand' else 0
     fill_std = None if re.fill_std is None else tuple(float(v) for v in re.fill_std)
     return (int(top), int(left), int(h), int(w), seed, re.mode,

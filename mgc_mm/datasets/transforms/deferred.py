@@ -20,7 +20,6 @@ from typing import Dict, List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-
 from mmcv.transforms import BaseTransform
 from mmcv.transforms import RandomFlip
 from mmpretrain.datasets.transforms import RandomResizedCrop
@@ -29,6 +28,7 @@ from mgc_mm.registry import TRANSFORMS
 from .batched_geometric import check_resize_mode
 from .batched_photometric import (PHOTOMETRIC_TYPES, draw_photometric, identity_photometric,
                                   parse_photometric)
+from .batched_randaugment import raw_method
 
 
 class ShapeOnly:
@@ -63,13 +63,13 @@ class ViewPlan:
             if typ == 'RandomResizedCrop':
                 sampler = RandomResizedCrop(**t)
                 check_resize_mode(sampler.backend, sampler.interpolation)
-                self.steps.append(('crop', sampler))
+                self.steps.append(('crop', (sampler, raw_method(sampler, 'rand_crop_params'))))
             elif typ == 'RandomFlip':
                 flip = RandomFlip(**t)
                 if flip.direction != 'horizontal' or not isinstance(flip.prob, float):
                     raise ValueError(f'RandomFlip({t}): only one horizontal flip '
                                      'probability has a batched counterpart')
-                self.steps.append(('flip', flip))
+                self.steps.append(('flip', raw_method(flip, '_choose_direction')))
             elif typ in PHOTOMETRIC_TYPES:
                 spec = parse_photometric([dict(t, type=typ)])
                 self.specs.extend(spec)
@@ -91,12 +91,13 @@ class ViewPlan:
                     resize=None, ops=self.ops, photometric=identity_photometric())
         for kind, step in self.steps:
             if kind == 'crop':
-                y, x, h, w = step.rand_crop_params(ShapeOnly(hw))
+                sampler, crop_params = step
+                y, x, h, w = crop_params(ShapeOnly(hw))
                 view['box'] = (int(x), int(y), int(w), int(h))
-                view['size'] = (int(step.scale[1]), int(step.scale[0]))
-                view['resize'] = (step.backend, step.interpolation)
+                view['size'] = (int(sampler.scale[1]), int(sampler.scale[0]))
+                view['resize'] = (sampler.backend, sampler.interpolation)
             elif kind == 'flip':
-                view['flip'] = step._choose_direction() == 'horizontal'
+                view['flip'] = step() == 'horizontal'
             else:
                 draw_photometric(step, out=view['photometric'], size=view['size'])
         return view
