@@ -54,7 +54,8 @@ from mmengine.utils import ProgressBar
 from PIL import Image
 from torch import nn
 
-from mgc_mm.models.utils import grain_correspondences, load_state_strict, select_prefix
+from mgc_mm.models.utils import (grain_correspondences, load_state_strict,
+                                 resolve_momentum_prefix, select_prefix)
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)  # RGB, 0-255
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -1063,7 +1064,10 @@ def build_backbone(checkpoint: Optional[str] = None,
                 num_tensors=0)
     if not random_init:
         state = ckpt.get('state_dict', ckpt.get('model', ckpt))
-        prefix = PRETRAINED_PREFIXES[branch]
+        # mmpretrain's MoCo v2 / DenseCL / MoCo v3 keep their momentum backbone under
+        # other names: the one alias lookup of the R50 / ViT loaders.
+        prefix = resolve_momentum_prefix(state, PRETRAINED_PREFIXES[branch],
+                                         f'checkpoint {checkpoint}')
         info.update(prefix=prefix, num_tensors=load_backbone_weights(
             backbone, state, prefix, f'checkpoint {checkpoint}'))
     backbone.eval()  # not chained: some backbones' train() returns None

@@ -296,6 +296,22 @@ def test_backbone_branch_loads_exact_tensors(tiny_checkpoint, branch, prefix):
     assert backbone(torch.zeros(1, 3, 224, 224))[-1].shape == (1, 64, 14, 14)
 
 
+@pytest.mark.parametrize('alias', ['encoder_k.module.0.', 'momentum_encoder.module.0.'])
+def test_momentum_branch_of_mmpretrain_layouts(tiny_checkpoint, tmp_path, alias):
+    """MoCo v2 / DenseCL (``encoder_k``) and MoCo v3 keep the momentum backbone as item 0
+    of an EMA'd Sequential: ``--branch momentum`` finds it, tensor for tensor."""
+    path, state, cfg = tiny_checkpoint
+    prefix = 'momentum_encoder.module.backbone.'
+    moved = {(alias + k[len(prefix):] if k.startswith(prefix) else k): v
+             for k, v in state.items()}
+    other = tmp_path / 'mmpretrain_layout.pth'
+    torch.save(dict(meta=dict(cfg=cfg.pretty_text), state_dict=moved), other)
+    backbone, info = build_backbone(str(other), branch='momentum')
+    assert info['prefix'] == alias
+    for k, v in backbone.state_dict().items():
+        assert torch.equal(v, state[prefix + k]), k
+
+
 def test_backbone_loading_is_strict(tiny_checkpoint, tmp_path):
     path, state, cfg = tiny_checkpoint
     broken = dict(state)

@@ -1,11 +1,11 @@
 from .correspondence import (GRAIN_DEFAULTS, GrainCorrespondences,
                              grain_correspondences, sample_correspondences)
-from .pretrained import load_state_strict, select_prefix
+from .pretrained import load_state_strict, resolve_momentum_prefix, select_prefix
 
 __all__ = [
     'GRAIN_DEFAULTS', 'GrainCorrespondences', 'grain_correspondences', 'load_state_strict',
     'sample_correspondences',
-    'select_prefix'
+    'resolve_momentum_prefix', 'select_prefix'
 ]
 from .montage import build_montages, downsample_views, montage_counts, split_tiles  # noqa: E402
 __all__ += ['build_montages', 'downsample_views', 'montage_counts', 'split_tiles']
