@@ -47,30 +47,22 @@ def test_unknown_pixel_pipeline_is_refused_naming_the_key():
         apply_pixel_pipeline(cfg, 'x.py')
 
 
-@pytest.mark.slow
-def test_device_pipeline_trains_through_train_py(tmp_path):
-    work = str(tmp_path / 'work')
-    res = run([TRAIN, TINY_CONFIG, '--work-dir', work, '--cfg-options', 'pixel_pipeline=device',
-               'train_cfg.max_epochs=1'])
-    assert res.returncode == 0, res.stderr[-3000:]
-    log = last_log(work)
-    assert "type='DevicePixelPreprocessor'" in log and 'decode=False' in log
-    losses = [float(x.split()[0]) for x in log.split(' loss: ')[1:]]
-    assert len(losses) == 2 and all(0 < x < 100 for x in losses)
-    assert osp.isfile(osp.join(work, 'epoch_1.pth'))
+MUGS_TINY = osp.join(REPO, 'tests', 'data', 'configs', 'mugs_vit-tiny_demo.py')
 
 
 @pytest.mark.slow
-def test_mugs_device_pipeline_trains_through_train_py(tmp_path):
-    """14 crops, weak / strong per sample, RandAugment and erasing rendered in batches."""
+@pytest.mark.parametrize('config,extra,marker', [
+    (TINY_CONFIG, [], 'decode=False'),
+    # 14 crops, weak / strong per sample, RandAugment and erasing rendered in batches.
+    (MUGS_TINY, ['train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=2'],
+     'DeferredMultiViewWithKeys')], ids=['mgc', 'mugs'])
+def test_device_pipeline_trains_through_train_py(tmp_path, config, extra, marker):
     work = str(tmp_path / 'work')
-    tiny = osp.join(REPO, 'tests', 'data', 'configs', 'mugs_vit-tiny_demo.py')
-    res = run([TRAIN, tiny, '--work-dir', work, '--cfg-options', 'pixel_pipeline=device',
-               'train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=4',
-               'train_dataloader.batch_size=2'])
+    res = run([TRAIN, config, '--work-dir', work, '--cfg-options', 'pixel_pipeline=device',
+               'train_cfg.max_epochs=1', *extra])
     assert res.returncode == 0, res.stderr[-3000:]
     log = last_log(work)
-    assert "type='DevicePixelPreprocessor'" in log and 'DeferredMultiViewWithKeys' in log
+    assert "type='DevicePixelPreprocessor'" in log and marker in log
     losses = [float(x.split()[0]) for x in log.split(' loss: ')[1:]]
     assert len(losses) == 2 and all(0 < x < 100 for x in losses)
     assert osp.isfile(osp.join(work, 'epoch_1.pth'))
