@@ -81,9 +81,12 @@ def dense_hook_index(config):
 
 def test_densecl_demo_trains_warms_up_and_resumes(tmp_path):
     work = tmp_path / 'work'
-    warm = f'custom_hooks.{dense_hook_index(DENSECL)}.start_iters=1'
+    # A queue longer than the run (the demo's 16 keys wrap after 4 steps): the pointer
+    # then counts the keys enqueued, and the random initial keys dominate the negatives
+    # in both phases, so the global term's size compares across them.
+    warm = [f'custom_hooks.{dense_hook_index(DENSECL)}.start_iters=1', 'model.queue_len=1024']
     # From another cwd: every path is absolute.
-    train(tmp_path, DENSECL, work, options=['train_cfg.max_epochs=1', warm])
+    train(tmp_path, DENSECL, work, options=['train_cfg.max_epochs=1', *warm])
     log1, _ = losses(work)
     assert sorted(log1) == [(1, 1), (1, 2)]
     (total, parts), (total2, parts2) = log1[(1, 1)], log1[(1, 2)]
@@ -98,7 +101,7 @@ def test_densecl_demo_trains_warms_up_and_resumes(tmp_path):
 
     # --resume continues at iteration 3 with the dense loss on (the hook counts the
     # runner's restored iteration) and a longer loop.
-    train(tmp_path, DENSECL, work, '--resume', options=['train_cfg.max_epochs=2', warm])
+    train(tmp_path, DENSECL, work, '--resume', options=['train_cfg.max_epochs=2', *warm])
     log2, text = losses(work)
     assert f'{work}/epoch_1.pth' in text  # what it resumed from
     assert sorted(log2) == [(2, 1), (2, 2)]
