@@ -396,9 +396,13 @@ def draw_erase(re, size: Tuple[int, int]) -> Optional[tuple]:
     CPU path's per-pixel NumPy draws. Returns ``(top, left, h, w, seed, mode,
     fill_color, fill_std)``.
     """
-    if raw_method(re, 'random_disable')():
+    draws = re.__dict__.get('_mgc_draws')
+    if draws is None:  # unwrapped once per transform object, as draw_randaug's
+        draws = re._mgc_draws = (raw_method(re, 'random_disable'),
+                                 raw_method(re, 'random_patch'))
+    if draws[0]():
         return None
-    top, left, h, w = raw_method(re, 'random_patch')(int(size[0]), int(size[1]))
+    top, left, h, w = draws[1](int(size[0]), int(size[1]))
     seed = int(np.random.randint(2**31 - 1)) if re.mode == 'rand' else 0
     fill_std = None if re.fill_std is None else tuple(float(v) for v in re.fill_std)
     return (int(top), int(left), int(h), int(w), seed, re.mode,
