@@ -7,3 +7,5 @@ __all__ += ['PretrainedFPN']
 from .dino_projector import DINOProjector  # noqa: E402
 from .relation_projector import RelationProjector  # noqa: E402
 __all__ += ['DINOProjector', 'RelationProjector']
+from .densecl_bn_neck import DenseCLBNNeck  # noqa: E402
+__all__ += ['DenseCLBNNeck']

@@ -20,6 +20,7 @@ from ..utils.sinkhorn import sinkhorn
 
 CORRESPONDENCES = ('geometric', 'argmax')
 CATEGORY_MODES = ('kmeans', 'prototypes')
+PIXEL_NEGATIVES = ('queue', 'batch')
 
 
 @MODELS.register_module()
@@ -38,7 +39,10 @@ class DSC(BaseSelfSupervisor):
       embedding, negatives from a queue (:class:`FeatureQueue`, :class:`InfoNCELoss`).
     * **pixel**: InfoNCE between the online view-1 dense embedding at C5 cell ``a``
       and the momentum view-2 dense embedding at its corresponding cell ``c``,
-      negatives from DenseCL's second queue (pooled dense embeddings).
+      negatives from DenseCL's second queue of pooled dense embeddings
+      (``pixel_negatives='queue'``), or every momentum view-2 cell of the gathered
+      batch (``'batch'``: the other cells of the same image, the paper's intra-image
+      relations, and those of the other images; MGC's contrast set).
       ``correspondence='geometric'``: the pairs of :func:`grain_correspondences` at
       the C5 grid (grain ``view_size / S``, 32 for 7 × 7 at 224) from the packed
       ``crop_boxes`` / ``crop_flips``; ``'argmax'``: DenseCL's match, each view-1 cell
@@ -94,6 +98,10 @@ class DSC(BaseSelfSupervisor):
         category_start_iters (int): the category term has weight 0 before this
             runner iteration. Defaults to 0.
         correspondence (str): ``'geometric'`` or ``'argmax'``. Defaults to 'geometric'.
+        pixel_negatives (str): ``'queue'`` (DenseCL's pooled dense queue: other
+            images only, so nothing tells two cells of one image apart) or
+            ``'batch'`` (all momentum view-2 cells of every rank's batch, the cells of
+            the anchor's own image included). Defaults to 'queue'.
         view_size (int): side of the square views. Defaults to 224.
         pair_cfg (dict, optional): extra arguments of :func:`grain_correspondences`
             (``num_pairs``, ``stride_factors``, ``row_clamp``, ``col_clamp``); None
@@ -134,6 +142,7 @@ class DSC(BaseSelfSupervisor):
                  category_weight: float = 0.5,
                  category_start_iters: int = 0,
                  correspondence: str = 'geometric',
+                 pixel_negatives: str = 'queue',
                  view_size: int = 224,
                  pair_cfg: Optional[dict] = None,
                  category: str = 'kmeans',
@@ -155,6 +164,9 @@ class DSC(BaseSelfSupervisor):
                          data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if correspondence not in CORRESPONDENCES:
             raise ValueError(f'correspondence must be one of {CORRESPONDENCES}')
+        if pixel_negatives not in PIXEL_NEGATIVES:
+            raise ValueError(f'pixel_negatives must be one of {PIXEL_NEGATIVES}, '
+                             f'got {pixel_negatives!r}')
         if category not in CATEGORY_MODES:
             raise ValueError(f'category must be one of {CATEGORY_MODES}')
         if kmeans_metric not in KMEANS_METRICS or kmeans_init not in KMEANS_INITS:
@@ -171,6 +183,7 @@ class DSC(BaseSelfSupervisor):
         self.category_weight = float(category_weight)
         self.category_start_iters = int(category_start_iters)
         self.correspondence = correspondence
+        self.pixel_negatives = pixel_negatives
         self.view_size = view_size
         self.pair_cfg = dict(pair_cfg or {})
         self.category = category
@@ -279,23 +292,27 @@ class DSC(BaseSelfSupervisor):
         losses = dict(loss_instance=self.instance_weight *
                       self.instance_loss(q, k[n:], queue=queue))
 
-        # Pixel: corresponding C5 cells, dense-queue negatives.
+        # Pixel: corresponding C5 cells; dense-queue or whole-batch negatives.
         q_pix = q_grid.transpose(1, 2)  # (n, S², D)
         k_pix2 = k_grid2.transpose(1, 2)
         if self.correspondence == 'geometric':
             pairs = self.geometric_pairs(data_samples, grid, q.device)
             rows = torch.arange(n, device=q.device)[:, None].expand_as(pairs.idx1)
             rows, i1, i2 = rows[pairs.valid], pairs.idx1[pairs.valid], pairs.idx2[pairs.valid]
-            pix_q, pix_k = q_pix[rows, i1], k_pix2[rows, i2]
+            pix_q = q_pix[rows, i1]
         else:
             sim = F.normalize(q_b[-1].flatten(2), dim=1).transpose(1, 2) @ F.normalize(
                 k_b[n:], dim=1)  # (n, S², S²) backbone similarity, as DenseCL
-            match = sim.detach().argmax(2)
+            i2 = sim.detach().argmax(2).flatten()
+            rows = torch.arange(n, device=q.device).repeat_interleave(s2)
             pix_q = q_pix.flatten(0, 1)
-            pix_k = k_pix2.gather(1, match[..., None].expand(-1, -1, k_pix2.shape[2]))
-            pix_k = pix_k.flatten(0, 1)
-        losses['loss_pixel'] = self.pixel_weight * self.pixel_loss(
-            pix_q, pix_k, queue=self.dense_queue.clone())
+        if self.pixel_negatives == 'queue':
+            losses['loss_pixel'] = self.pixel_weight * self.pixel_loss(
+                pix_q, k_pix2[rows, i2], queue=self.dense_queue.clone())
+        else:
+            # The positive of a pair is cell (row, i2) of this rank's view-2 cells.
+            losses['loss_pixel'] = self.pixel_weight * self.pixel_loss(
+                pix_q, k_pix2.flatten(0, 1), labels=rows * s2 + i2)
 
         # Pixel category: pseudo-classes of all momentum cells of both views.
         labels, codes = self.pseudo_labels(k_grid.transpose(1, 2).flatten(0, 1))

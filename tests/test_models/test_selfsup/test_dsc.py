@@ -71,6 +71,42 @@ def test_geometric_pairs_are_grain_correspondences_at_c5():
     assert torch.isfinite(other) and other.item() != pytest.approx(losses['loss_pixel'].item())
 
 
+@pytest.mark.parametrize('correspondence', ['geometric', 'argmax'])
+def test_batch_pixel_negatives_contrast_every_view2_cell(correspondence):
+    """``pixel_negatives='batch'``: the positive among all 2 x 49 momentum view-2 cells
+    of the batch, the other cells of the anchor's own image included."""
+    model = tiny_dsc(pixel_negatives='batch', correspondence=correspondence,
+                     instance_weight=0., category_weight=0.)
+    views, samples = batch()
+    queue_before = model.dense_queue.clone()
+    losses = model.loss(views, samples)
+    with torch.no_grad():
+        q_b = model.backbone(views[0])
+        q_grid = model.neck(q_b)[1]
+        target = model.momentum_encoder.module
+        k_b = target.backbone(torch.cat(views))
+        k_grid = target.neck(k_b)[1][2:]
+    q_all = F.normalize(q_grid.transpose(1, 2), dim=2)  # (2, 49, D)
+    k_all = F.normalize(k_grid.transpose(1, 2), dim=2).flatten(0, 1)  # (98, D)
+    if correspondence == 'geometric':
+        pairs = model.geometric_pairs(samples, 7, torch.device('cpu'))
+        rows = torch.arange(2)[:, None].expand_as(pairs.idx1)[pairs.valid]
+        i1, i2 = pairs.idx1[pairs.valid], pairs.idx2[pairs.valid]
+    else:  # every view-1 cell, matched to its most similar view-2 C5 feature
+        f1 = F.normalize(q_b[-1].flatten(2), dim=1).transpose(1, 2)
+        f2 = F.normalize(k_b[-1][2:].flatten(2), dim=1)
+        rows = torch.arange(2).repeat_interleave(49)
+        i1, i2 = torch.arange(49).repeat(2), (f1 @ f2).argmax(2).flatten()
+    logits = q_all[rows, i1] @ k_all.t() / 0.2
+    want = F.cross_entropy(logits, rows * 49 + i2)
+    # Same fp32 ops in another order (normalisations, matmul shapes): ~1e-6 relative.
+    assert losses['loss_pixel'].item() == pytest.approx(0.5 * want.item(), rel=1e-5)
+    # The dense queue is still filled (a config may switch back) but not used here.
+    assert not torch.equal(model.dense_queue.clone(), queue_before)
+    with pytest.raises(ValueError, match='pixel_negatives'):
+        tiny_dsc(pixel_negatives='image')
+
+
 def test_momentum_convention_is_moco_0999():
     model = tiny_dsc()
     views, samples = batch()
