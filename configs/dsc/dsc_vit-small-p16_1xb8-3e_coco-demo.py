@@ -8,7 +8,11 @@ model = dict(
     # 2 x 8 images x 196 tokens = 3136 momentum cells a step: 64 clusters keep ~49 each,
     # as the R50 demo's 16 clusters of 784 C5 cells.
     num_clusters=64,
-    queue_len=4096,
+    # Sized to a demo's length (~120 steps of 8 images), as the R50 demos: 16 keys = the
+    # two previous batches (4,096 would hold their random init for 512 steps), and an EMA
+    # starting at 0.99 (mmpretrain's 1 - m: 0.01; 0.996 leaves the target near its init).
+    queue_len=16,
+    momentum=0.01,
     category_start_iters=0)  # the demo runs all three terms from the first step
 train_dataloader = dict(
     batch_size=8,

@@ -109,6 +109,8 @@ def test_vit_config_is_mgcs_backbone_schedule_and_dscs_views():
         assert unscoped(vit[key]) == unscoped(mgc[key]), key
     assert vit.train_dataloader == r50.train_dataloader  # DSC's coupled views, batch 32
     assert vit.model.neck.in_channels == 384 and vit.model.shuffle_bn is False
+    # The BN-free DenseCLNeck collapses on the ViT (README, DSC learning check).
+    assert vit.model.neck.type == 'DenseCLBNNeck' and r50.model.neck.type == 'DenseCLNeck'
     # ViT target: cosine 0.996 -> 1 in mmpretrain's 1 - m convention, as MGC's.
     assert (vit.model.momentum, vit.model.end_momentum) == (mgc.model.base_momentum, 0.)
     other = {k: v for k, v in vit.model.items() if k not in ('backbone', 'neck', 'momentum',

@@ -27,6 +27,8 @@ class MugsGroupHead(BaseModule):
         num_layers (int): MLP layers. Defaults to 3.
         norm_last_layer (bool): fix the weight norm ``g`` to 1. Defaults to True.
         teacher_temp (float): τ_t until a hook sets it. Defaults to 0.07.
+        mlp_norm_cfg (dict, optional): norm after the projector MLP's hidden layers
+            (DINO's ``use_bn``). Defaults to None: the spec's head has none.
         loss (dict): a :class:`DINOLoss` config without ``out_channels``.
             Defaults to student τ 0.1, centre momentum 0.9.
         init_cfg (dict, optional): initialisation config.
@@ -40,11 +42,13 @@ class MugsGroupHead(BaseModule):
                  num_layers: int = 3,
                  norm_last_layer: bool = True,
                  teacher_temp: float = 0.07,
+                 mlp_norm_cfg: Optional[dict] = None,
                  loss: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.projector = DINOProjector(in_channels, hid_channels, bottleneck_channels,
-                                       out_channels, num_layers, norm_last_layer)
+                                       out_channels, num_layers, norm_last_layer,
+                                       mlp_norm_cfg=mlp_norm_cfg)
         loss = dict(type='DINOLoss', student_temp=0.1, center_momentum=0.9) \
             if loss is None else dict(loss)
         if loss.setdefault('out_channels', out_channels) != out_channels:

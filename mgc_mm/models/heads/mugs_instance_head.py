@@ -29,6 +29,9 @@ class MugsInstanceHead(BaseModule):
         pred_hid_channels (int): predictor hidden width. Defaults to 4096.
         pred_num_layers (int): predictor layers. Defaults to 2.
         queue_len (int): negatives in the queue. Defaults to 65536.
+        mlp_norm_cfg (dict, optional): norm after the hidden layers of the projector
+            and predictor MLPs (DINO's ``use_bn``). Defaults to None: the spec's heads
+            have none.
         loss (dict): an :class:`InfoNCELoss` config. Defaults to τ = 0.2.
         init_cfg (dict, optional): initialisation config.
     """
@@ -41,20 +44,24 @@ class MugsInstanceHead(BaseModule):
                  pred_hid_channels: int = 4096,
                  pred_num_layers: int = 2,
                  queue_len: int = 65536,
+                 mlp_norm_cfg: Optional[dict] = None,
                  loss: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.mlp_norm_cfg = mlp_norm_cfg
         self.projector = self.build_projector(in_channels, hid_channels, out_channels,
                                               num_layers)
         self.predictor = MLP(out_channels, pred_hid_channels, out_channels, pred_num_layers,
-                             normalize_input=True, normalize_output=True)
+                             norm_cfg=mlp_norm_cfg, normalize_input=True,
+                             normalize_output=True)
         self.queue = FeatureQueue(out_channels, queue_len, normalize=True)
         self.loss_module = MODELS.build(
             dict(type='InfoNCELoss', temperature=0.2) if loss is None else loss)
 
     def build_projector(self, in_channels: int, hid_channels: int, out_channels: int,
                         num_layers: int) -> nn.Module:
-        return MLP(in_channels, hid_channels, out_channels, num_layers, normalize_output=True)
+        return MLP(in_channels, hid_channels, out_channels, num_layers,
+                   norm_cfg=self.mlp_norm_cfg, normalize_output=True)
 
     def loss(self, student: Sequence[torch.Tensor], teacher: Sequence[torch.Tensor],
              include_same_view: bool = False) -> torch.Tensor:

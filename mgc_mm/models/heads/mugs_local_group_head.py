@@ -55,7 +55,7 @@ class MugsLocalGroupHead(MugsInstanceHead):
                         num_layers: int) -> nn.Module:
         return RelationProjector(in_channels, hid_channels=hid_channels,
                                  out_channels=out_channels, num_layers=num_layers,
-                                 **self._relation_cfg)
+                                 mlp_norm_cfg=self.mlp_norm_cfg, **self._relation_cfg)
 
     def neighbours(self, query: torch.Tensor, teacher: bool) -> torch.Tensor:
         """``(N, k, D)`` nearest entries of the teacher's or the student's memory."""

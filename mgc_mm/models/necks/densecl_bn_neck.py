@@ -17,7 +17,9 @@ class DenseCLBNNeck(DenseCLNeck):
     direction (pooled ReLU features are all positive): measured on the MoCo v2 demo, the
     mean cosine between the embeddings of different images is 0.956 at init and 0.9999
     after 120 steps, its InfoNCE then sits at chance. The norm layer removes the
-    batch's common component before the last layer. The forward and its three outputs
+    batch's common component before the last layer. On DSC's ViT-S the plain neck's
+    embeddings did not collapse, yet only the normed one beat random init on the
+    dense probe in 120 steps (README). The forward and its three outputs
     are DenseCLNeck's, so DSC / DenseCL use it unchanged.
 
     Args:

@@ -31,6 +31,8 @@ class DINOProjector(BaseModule):
         out_channels (int): prototypes. Defaults to 65536.
         num_layers (int): MLP layers. Defaults to 3.
         norm_last_layer (bool): fix ``g`` to 1. Defaults to True.
+        mlp_norm_cfg (dict, optional): norm after the MLP's hidden layers (DINO's
+            ``use_bn``). Defaults to None.
         init_cfg (dict, optional): initialisation config.
     """
 
@@ -41,11 +43,12 @@ class DINOProjector(BaseModule):
                  out_channels: int = 65536,
                  num_layers: int = 3,
                  norm_last_layer: bool = True,
+                 mlp_norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.out_channels = out_channels
         self.mlp = MLP(in_channels, hid_channels, bottleneck_channels, num_layers,
-                       normalize_output=True)
+                       norm_cfg=mlp_norm_cfg, normalize_output=True)
         self.last_layer = weight_norm(nn.Linear(bottleneck_channels, out_channels, bias=False))
         g = self.last_layer.parametrizations.weight.original0
         with torch.no_grad():

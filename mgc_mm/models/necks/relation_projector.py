@@ -30,6 +30,8 @@ class RelationProjector(BaseModule):
         drop_path_rate (float): of the relation block. Defaults to 0.
         qkv_bias (bool): Defaults to True.
         norm_cfg (dict): the relation block's norm layers. Defaults to LN (eps 1e-6).
+        mlp_norm_cfg (dict, optional): norm after the MLP's hidden layers.
+            Defaults to None.
         init_cfg (dict, optional): initialisation config.
     """
 
@@ -43,6 +45,7 @@ class RelationProjector(BaseModule):
                  drop_path_rate: float = 0.,
                  qkv_bias: bool = True,
                  norm_cfg: Optional[dict] = None,
+                 mlp_norm_cfg: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.relation_block = TransformerEncoderLayer(
@@ -51,7 +54,7 @@ class RelationProjector(BaseModule):
             qkv_bias=qkv_bias,
             norm_cfg=dict(type='LN', eps=1e-6) if norm_cfg is None else norm_cfg)
         self.mlp = MLP(embed_dims, hid_channels, out_channels, num_layers,
-                       normalize_output=True)
+                       norm_cfg=mlp_norm_cfg, normalize_output=True)
 
     def forward(self, query: torch.Tensor, neighbours: torch.Tensor,
                 final_norm: nn.Module) -> torch.Tensor:

@@ -32,6 +32,20 @@ def test_all_six_configs_are_found():
     } == names
 
 
+def test_only_the_demos_normalise_their_projectors():
+    """The demos' necks have BN (the BN-free ones left the backbones below random init
+    in 120 demo steps, see their comments); the full configs keep the papers' necks."""
+    for config in CONFIGS:
+        neck = Config.fromfile(config).model.neck
+        if 'demo' in config:
+            model = MODELS.build(Config.fromfile(config).model)
+            assert any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                       for m in model.neck.modules()), config
+        else:
+            want = 'MoCoV2Neck' if 'mocov2' in config else 'DenseCLNeck'
+            assert neck.type == want, config
+
+
 # ------------------------------------------------------------------------- momentum
 @pytest.mark.parametrize('config', CONFIGS, ids=config_id)
 def test_key_encoder_moves_one_thousandth_toward_the_online_one(config):
