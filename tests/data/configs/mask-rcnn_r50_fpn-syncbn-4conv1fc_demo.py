@@ -40,3 +40,7 @@ test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)]
 default_hooks = dict(logger=dict(interval=1))
+# A fixed seed: a 2-iteration fine-tune from an unseeded start sometimes (about half the
+# runs of test_train_dsc under pytest) predicted nothing, and mmdet's CocoMetric then
+# returns no metrics at all.
+randomness = dict(seed=0)
