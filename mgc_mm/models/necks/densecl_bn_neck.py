@@ -5,6 +5,7 @@ from mmpretrain.models.necks import DenseCLNeck
 from torch import nn
 
 from mgc_mm.registry import MODELS
+from ..utils.mlp import norm_1d_cfg
 
 
 @MODELS.register_module()
@@ -42,12 +43,10 @@ class DenseCLBNNeck(DenseCLNeck):
         super().__init__(in_channels, hid_channels, out_channels, num_grid=num_grid,
                          init_cfg=init_cfg)
         norm_cfg = dict(type='SyncBN') if norm_cfg is None else dict(norm_cfg)
-        # mmcv's 'BN' is BatchNorm2d; the (N, C) global branch needs 'BN1d'.
-        norm_1d = dict(norm_cfg, type='BN1d') if norm_cfg['type'] == 'BN' else norm_cfg
         # The bias before a norm layer is cancelled by its centring: none.
         self.mlp = nn.Sequential(
             nn.Linear(in_channels, hid_channels, bias=False),
-            build_norm_layer(norm_1d, hid_channels)[1], nn.ReLU(inplace=True),
+            build_norm_layer(norm_1d_cfg(norm_cfg), hid_channels)[1], nn.ReLU(inplace=True),
             nn.Linear(hid_channels, out_channels))
         self.mlp2 = nn.Sequential(
             nn.Conv2d(in_channels, hid_channels, 1, bias=False),

@@ -82,7 +82,8 @@ class DSC(BaseSelfSupervisor):
 
     Args:
         backbone (dict): e.g. mmpretrain ``ResNet`` (``out_indices=(3, )``: C5).
-        neck (dict): mmpretrain ``DenseCLNeck`` (global + dense projections);
+        neck (dict): mmpretrain ``DenseCLNeck``, or ``DenseCLBNNeck`` (the ViT configs):
+            global + dense projections;
             ``num_grid`` must be None (the dense map is the C5 grid).
         head (dict, optional): unused (the losses are built here); accepted so that
             DenseCL-style base configs can be reused.

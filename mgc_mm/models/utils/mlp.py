@@ -7,6 +7,12 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import nn
 
 
+def norm_1d_cfg(norm_cfg: dict) -> dict:
+    """``norm_cfg`` for ``(N, C)`` inputs: mmcv's ``'BN'`` is BatchNorm2d, so it becomes
+    ``'BN1d'``; ``'SyncBN'`` and the others take any rank already."""
+    return dict(norm_cfg, type='BN1d') if norm_cfg['type'] == 'BN' else dict(norm_cfg)
+
+
 class MLP(nn.Sequential):
     """``num_layers`` Linear layers with an activation between them (the DINO / Mugs
     projection heads), optionally a norm layer before each activation (DINO's
@@ -39,8 +45,7 @@ class MLP(nn.Sequential):
             raise ValueError(f'num_layers must be >= 1, got {num_layers}')
         act_cfg = dict(type='GELU') if act_cfg is None else act_cfg
         widths = [in_channels] + [hid_channels] * (num_layers - 1) + [out_channels]
-        if norm_cfg is not None and norm_cfg['type'] == 'BN':
-            norm_cfg = dict(norm_cfg, type='BN1d')  # mmcv's 'BN' is BatchNorm2d
+        norm_cfg = None if norm_cfg is None else norm_1d_cfg(norm_cfg)
         layers = []
         for i in range(num_layers):
             if i:
