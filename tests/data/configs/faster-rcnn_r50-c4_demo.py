@@ -9,7 +9,7 @@ model = dict(
     train_cfg=dict(rpn_proposal=dict(nms_pre=500, max_per_img=200),
                    rcnn=dict(sampler=dict(num=32))),
     test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=30),
-                  rcnn=dict(score_thr=0.0, max_per_img=20)))
+                  rcnn=dict(score_thr=-1.0, max_per_img=20)))  # < 0: see the R50 Mask R-CNN demo
 data_root = '{{ fileDirname }}/../../../demo/data/coco/'  # any cwd
 dataset = dict(type='CocoDataset', data_root=data_root,
                ann_file='annotations/instances_train2017_sample.json',
