@@ -43,4 +43,5 @@ test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=1, val_interval=1)
 param_scheduler = [dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2)]
 default_hooks = dict(logger=dict(interval=1))
+# Seeded so that a failing fine-tune can be rerun as it was (box-keeping: see test_cfg).
 randomness = dict(seed=0)
