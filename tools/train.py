@@ -1,7 +1,8 @@
 """Train any OpenMMLab config: mgc_mm pretraining, mmdet, mmseg or mmpose fine-tuning.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT] | --overwrite] [--amp]
-        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher none|pytorch|slurm|mpi]
+        [--auto-scale-lr] [--save-init] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm|mpi]
 
 Before the first iteration it checks every argument of the config against the class
 it builds, that an epoch has at least one batch, and that the work dir is not another
@@ -59,6 +60,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--pretrained-branch', choices=list(PRETRAINED_PREFIXES), default=None,
         help='fine-tuning: load the online (default) or the momentum backbone')
+    parser.add_argument(
+        '--save-init', action='store_true',
+        help='also save the weights the run starts from as WORK_DIR/init.pth (the exact '
+        'random-init baseline of a learning check: dense_probe.py WORK_DIR/init.pth)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -90,6 +95,8 @@ def build_cfg(args):
             raise KeyError(f'--auto-scale-lr: config {args.config} has no auto_scale_lr')
         cfg.auto_scale_lr.enable = True
     add_safety_hooks(cfg)
+    if args.save_init:
+        cfg.custom_hooks = list(cfg.custom_hooks) + [dict(type='InitCheckpointHook')]
     prepare_work_dir(cfg, args.resume, args.overwrite)
     adapt_cfg_to_cpu(cfg, args.launcher)
     check_config_arguments(cfg, args.config, args.cfg_options)

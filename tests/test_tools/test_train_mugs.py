@@ -22,10 +22,10 @@ SHRINK = ['train_dataloader.dataset.indices=4', 'train_dataloader.batch_size=2',
           'train_dataloader.num_workers=0']
 
 
-def train(cwd, work, *args):
+def train(cwd, work, *args, options=()):
     # From a folder that is not the repository: nothing may rely on the cwd.
     res = subprocess.run([sys.executable, TRAIN, TINY, '--work-dir', str(work), *args,
-                          '--cfg-options', *SHRINK], cwd=str(cwd),
+                          '--cfg-options', *SHRINK, *options], cwd=str(cwd),
                          env=dict(os.environ, OMP_NUM_THREADS='1'), capture_output=True,
                          text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -83,3 +83,28 @@ def test_resume_is_exact(uninterrupted, tmp_path):
     # every tensor (weights, EMA, queues, memories, centre) is bit-equal.
     for k, v in ref.items():
         assert torch.equal(got[k], v), k
+
+
+def test_save_init_holds_the_weights_the_run_started_from(tmp_path):
+    # One iteration (2 images, batch 2). The teacher's first EMA update copies the
+    # student before the optimizer step, so epoch_1's teacher is the initial student:
+    # an independent record of the weights that init.pth must hold.
+    work = tmp_path / 'work'
+    log = train(tmp_path, work, '--save-init',
+                options=['train_cfg.max_epochs=1', 'train_dataloader.dataset.indices=2'])
+    assert 'saved the initial weights' in log
+    init, ep1 = state(work / 'init.pth'), state(work / 'epoch_1.pth')
+    assert set(init) == set(ep1)
+    student, teacher = 'backbone.', 'momentum_encoder.module.backbone.'
+    names = [k for k in init if k.startswith(student)]
+    assert len(names) > 10
+    for k in names:
+        assert torch.equal(init[k], ep1[teacher + k[len(student):]]), k
+    # The teacher was copied when the model was built, before init_weights filled the
+    # position embedding: it is not the start of the run (its first update is).
+    assert not init['momentum_encoder.module.backbone.pos_embed'].any()
+    # ... and not the trained weights
+    assert not torch.equal(init['backbone.layers.0.attn.qkv.weight'],
+                           ep1['backbone.layers.0.attn.qkv.weight'])
+    ckpt = torch.load(work / 'init.pth', map_location='cpu', weights_only=False)
+    assert 'optimizer' not in ckpt and 'cfg' in ckpt['meta']
