@@ -10,10 +10,12 @@ Bounds, and why:
   can land one level lower on one machine than on another: **<= 1 level**, on few
   pixels (< 1 %; measured 0 % here).
 - Warps (Rotate, Shear, Translate): OpenCV 5's float32 coordinates (fused
-  multiply-adds) and float32 bicubic sums reproduced; a pixel can differ where a
-  CPU without FMA rounds a coordinate across a pixel edge, or a different summation
-  order moves a bicubic sum across a .5: **< 0.5 % of the pixels differ** (measured
-  <= 0.007 % here, one pixel by one level).
+  multiply-adds) and float32 bicubic sums reproduced. Nearest: exact except on the
+  pixels whose source coordinate is within OpenCV's 1/32 px of a rounding edge,
+  which OpenCV itself rounds either way by CPU (on an AVX-512 EPYC, 2.2 % of a 0.3
+  vertical shear's pixels, all on its exact-tie columns). Bicubic: a different
+  summation order moves a sum across a .5: **< 0.5 % of the pixels differ**
+  (measured <= 0.007 %, one pixel by one level).
 """
 import glob
 import math
@@ -110,20 +112,53 @@ def test_blend_policies_within_one_level(crops, typ, magnitude):
     (dict(type='Shear', magnitude=0.3, direction='vertical'), 'nearest'),
     (dict(type='Translate', magnitude=0.31, direction='horizontal'), 'nearest'),
     (dict(type='Translate', magnitude=-0.4, direction='vertical'), 'nearest')])
-def test_warps_equal_cv2(crops, policy, interpolation):
+def test_warps_equal_cv2(crops, policy, interpolation, monkeypatch):
     t = TRANSFORMS.build(dict(policy, prob=1.0, random_negative_prob=0., pad_val=PAD,
                               interpolation=interpolation))
     value = policy.get('angle', policy.get('magnitude'))
     draws = [((policy['type'], value, br._static(t)), )] * len(crops)
+    seen = []
+    warp = br.warp_affine
+
+    def recording(imgs, mats, *args, **kwargs):
+        seen.extend(mats)
+        return warp(imgs, mats, *args, **kwargs)
+
+    monkeypatch.setattr(br, 'warp_affine', recording)
     out = br.apply_randaug(batch(crops), draws)
-    off = []
+    assert len(seen) == len(crops)
+    off, off_edge = [], []
     for k, img in enumerate(crops):
         ref = t(dict(img=img.copy()))['img'].astype(np.float32)
-        off.append((as_hwc(out[k]) != ref).mean())
+        wrong = (as_hwc(out[k]) != ref).any(-1)
+        if interpolation == 'nearest':
+            # Where the exact source coordinate is a rounding edge (x.5, e.g. every
+            # 10th column of a 0.3 shear), the float32 evaluations that OpenCV picks by
+            # CPU (fused or separate multiply-adds, or its fixed-point SIMD path:
+            # 1/32 px) round to either neighbour. Elsewhere nearest must be exact.
+            edge = near_rounding_edge(seen[k], img.shape[:2])
+            assert not (wrong & ~edge).any(), (k, int((wrong & ~edge).sum()))
+            off_edge.append(edge.mean())
+        off.append(wrong.mean())
     # The border value shows where the warp moved the image out (a wrong sign or a
-    # transposed matrix would put most pixels off).
-    assert np.mean(off) < 0.005, off
-    assert np.max(off) < 0.01, off
+    # transposed matrix would put most pixels off). Bicubic: a summation order moves
+    # a sum across a .5 on a fraction of a percent.
+    bound = 0.005 if interpolation == 'bicubic' else max(0.005, float(np.mean(off_edge)))
+    assert np.mean(off) <= bound, off
+    assert np.max(off) < 0.05, off
+
+
+def near_rounding_edge(matrix: np.ndarray, hw) -> np.ndarray:
+    """Output pixels whose source coordinate (the float32 inverse OpenCV uses, in
+    float64) lies within 1/32 px of a half-integer: OpenCV's fixed-point remap
+    resolves 1/32 px, float32 evaluations of |coord| < 2**7 are within 1e-5."""
+    inv = br.invert_affine(matrix).astype(np.float32).astype(np.float64)
+    ys, xs = np.mgrid[0:hw[0], 0:hw[1]].astype(np.float64)
+    edge = np.zeros(hw, bool)
+    for r in range(2):
+        c = inv[r, 0] * xs + inv[r, 1] * ys + inv[r, 2]
+        edge |= np.abs(c - np.floor(c) - 0.5) <= 1 / 32
+    return edge
 
 
 def randaug_cfg(**kw) -> dict:
