@@ -117,6 +117,39 @@ def _stem(pair: LabeledImage) -> str:
     return osp.splitext(osp.basename(pair[0]))[0]
 
 
+def exclude_images(pairs: Sequence[LabeledImage],
+                   folders: Sequence[str]) -> List[LabeledImage]:
+    """Drop the labeled images whose stem names an image in one of ``folders``.
+
+    A learning check scores a backbone on images it was not pretrained on: pass the
+    pretraining image folder (e.g. ``demo/data/coco/train2017``) and the images of
+    the labeled folder that are also there (same file stem: COCO names images by id)
+    leave both splits.
+
+    Args:
+        pairs (list): ``(image, mask)`` paths, e.g. from :func:`find_labeled_images`.
+        folders (list[str]): image folders, searched recursively.
+
+    Returns:
+        list[tuple[str, str]]: the pairs left, in their order.
+    """
+    seen = set()
+    for folder in folders:
+        if not osp.isdir(folder):
+            raise FileNotFoundError(f'exclude folder {folder!r} does not exist')
+        stems = {osp.splitext(name)[0] for _, _, files in os.walk(folder, followlinks=True)
+                 for name in files if name.lower().endswith(IMG_EXTENSIONS)}
+        if not stems:  # a wrong path would otherwise exclude nothing, silently
+            raise FileNotFoundError(f'exclude folder {folder!r} holds no image '
+                                    f'({", ".join(IMG_EXTENSIONS)})')
+        seen |= stems
+    kept = [p for p in pairs if _stem(p) not in seen]
+    if not kept:
+        raise ValueError(f'every labeled image is also in {list(folders)}: nothing left '
+                         'to probe on')
+    return kept
+
+
 def split_labeled_images(pairs: Sequence[LabeledImage],
                          val_fraction: float = 0.25,
                          seed: int = 0,

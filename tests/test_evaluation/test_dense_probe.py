@@ -1,5 +1,6 @@
 """Dense probes (mgc_mm.evaluation.dense_probe) on the bundled real COCO images and
 semantic masks (0 = unlabeled, 1..133 = classes; reduce_zero_label -> 133 classes)."""
+import importlib.util
 import json
 import math
 import os.path as osp
@@ -14,6 +15,7 @@ from mmengine.config import Config
 from PIL import Image
 
 from mgc_mm.evaluation import (DenseProbe, ProbeViewPairs, build_backbone, confusion_matrix,
+                               exclude_images,
                                cross_view_consistency, find_labeled_images, knn_vote,
                                miou_from_confusion, patch_labels, read_mask,
                                split_labeled_images, train_linear_probe)
@@ -57,6 +59,45 @@ def test_folder_split_is_deterministic_and_complete(data):
     assert va == val[:3] and len(tr) == 29
     with pytest.raises(KeyError, match='nope'):
         split_labeled_images(pairs, val_list=['nope'])
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('dense_probe_tool', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_exclude_dir_leaves_out_the_pretraining_images(data, tmp_path):
+    pairs, _, _ = data
+    stems = [osp.basename(i)[:-4] for i, _ in pairs]
+    pretrain = tmp_path / 'pretrain'
+    (pretrain / 'sub').mkdir(parents=True)
+    for stem in stems[3:8]:  # only the names count; nested folders are searched
+        (pretrain / 'sub' / f'{stem}.jpg').write_bytes(b'')
+    (pretrain / f'{stems[0]}.txt').write_text('not an image')
+    assert exclude_images(pairs, [str(pretrain)]) == pairs[:3] + pairs[8:]
+    with pytest.raises(FileNotFoundError, match='nowhere'):
+        exclude_images(pairs, [str(tmp_path / 'nowhere')])
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(FileNotFoundError, match='holds no image'):
+        exclude_images(pairs, [str(tmp_path / 'empty')])
+    with pytest.raises(ValueError, match='nothing left'):
+        exclude_images(pairs, [DEMO_IMAGES])
+
+    # The tool: the seeded split of what is left, and lists naming left-out images refused.
+    tool = load_tool()
+    demo_cfg = osp.join(REPO, 'configs', 'mugs', 'mugs_vit-small-p16_1xb8-3e_coco-demo.py')
+    common = ['--random-init', '--config', demo_cfg,
+              '--data-root', osp.join(REPO, 'demo', 'data', 'coco'),
+              '--exclude-dir', str(pretrain), '--val-fraction', '0.25']
+    train, val = tool.build_splits(tool.parse_args(common))
+    assert sorted(train + val) == sorted(pairs[:3] + pairs[8:])
+    assert (len(train), len(val)) == (20, 7) and not set(train) & set(val)
+    listed = tmp_path / 'val.txt'
+    listed.write_text(f'{stems[0]}\n{stems[4]}\n')
+    with pytest.raises(ValueError, match=stems[4]):
+        tool.build_splits(tool.parse_args(common + ['--val-list', str(listed)]))
 
 
 def test_mask_reduction_and_patch_labels(data):

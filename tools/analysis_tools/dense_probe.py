@@ -33,13 +33,14 @@ import time
 
 import torch
 from mmengine import dist
+from mmengine.logging import print_log
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 import mgc_mm  # noqa: E402,F401
 from mgc_mm.evaluation.common import (add_backbone_args, add_runtime_args,  # noqa: E402
                                      check_backbone_args, report_and_finish)
 from mgc_mm.evaluation import (MEASUREMENTS, DenseProbe, ProbeImages,  # noqa: E402
-                               build_backbone, find_labeled_images,
+                               build_backbone, exclude_images, find_labeled_images,
                                init_eval_launcher, recalibrate_batchnorm,
                                split_labeled_images)
 
@@ -60,6 +61,10 @@ def parse_args(argv=None):
                    help='share of the images in the val split (seeded split)')
     p.add_argument('--train-list', help='file of train image stems, one a line')
     p.add_argument('--val-list', help='file of val image stems, one a line')
+    p.add_argument('--exclude-dir', nargs='+', default=[], metavar='DIR',
+                   help='leave out the labeled images whose stem names an image in DIR '
+                   '(the pretraining images, e.g. demo/data/coco/train2017): a learning '
+                   'check on images the backbone has not seen')
     p.add_argument('--max-train-images', type=int)
     p.add_argument('--max-val-images', type=int)
     p.add_argument('--reduce-zero-label', action='store_true',
@@ -108,14 +113,34 @@ def build_splits(args):
     root = args.data_root
     pairs = find_labeled_images(osp.join(root, args.img_dir), osp.join(root, args.ann_dir),
                                 args.img_suffix, args.seg_map_suffix)
+    val = None
     if args.val_img_dir:
         val = find_labeled_images(osp.join(root, args.val_img_dir),
                                   osp.join(root, args.val_ann_dir), args.img_suffix,
                                   args.seg_map_suffix)
+
+    def stems(images):
+        return {osp.splitext(osp.basename(img))[0] for img, _ in images}
+
+    labeled = stems(pairs)
+    if args.exclude_dir:
+        num = len(pairs) + len(val or [])
+        pairs = exclude_images(pairs, args.exclude_dir)
+        if val is not None:
+            val = exclude_images(val, args.exclude_dir)
+        print_log(f'--exclude-dir: {num - len(pairs) - len(val or [])} of {num} labeled '
+                  f'images are in {args.exclude_dir} and left out', logger='current')
+    if val is not None:
         return pairs[:args.max_train_images], val[:args.max_val_images]
-    return split_labeled_images(pairs, args.val_fraction, args.seed,
-                                read_list(args.train_list), read_list(args.val_list),
-                                args.max_train_images, args.max_val_images)
+    lists = {k: read_list(getattr(args, k)) for k in ('train_list', 'val_list')}
+    for key, listed in lists.items():
+        gone = sorted(set(listed or []) & (labeled - stems(pairs)))
+        if gone:
+            raise ValueError(f'--{key.replace("_", "-")} {getattr(args, key)} names images '
+                             f'that --exclude-dir leaves out: {gone[:5]}')
+    return split_labeled_images(pairs, args.val_fraction, args.seed, lists['train_list'],
+                                lists['val_list'], args.max_train_images,
+                                args.max_val_images)
 
 
 def format_table(figures, args, info) -> str:
