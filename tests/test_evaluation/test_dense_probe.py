@@ -15,9 +15,8 @@ from mmengine.config import Config
 from PIL import Image
 
 from mgc_mm.evaluation import (DenseProbe, ProbeViewPairs, build_backbone, confusion_matrix,
-                               exclude_images,
-                               cross_view_consistency, find_labeled_images, knn_vote,
-                               miou_from_confusion, patch_labels, read_mask,
+                               cross_view_consistency, exclude_images, find_labeled_images,
+                               knn_vote, miou_from_confusion, patch_labels, read_mask,
                                split_labeled_images, train_linear_probe)
 from tests.conftest import DEMO_IMAGES, REPO, tiny_mgc_cfg
 

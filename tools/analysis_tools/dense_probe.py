@@ -118,23 +118,22 @@ def build_splits(args):
         val = find_labeled_images(osp.join(root, args.val_img_dir),
                                   osp.join(root, args.val_ann_dir), args.img_suffix,
                                   args.seg_map_suffix)
-
-    def stems(images):
-        return {osp.splitext(osp.basename(img))[0] for img, _ in images}
-
-    labeled = stems(pairs)
+    left_out = set()
     if args.exclude_dir:
-        num = len(pairs) + len(val or [])
+        labeled = pairs + (val or [])
         pairs = exclude_images(pairs, args.exclude_dir)
         if val is not None:
             val = exclude_images(val, args.exclude_dir)
-        print_log(f'--exclude-dir: {num - len(pairs) - len(val or [])} of {num} labeled '
-                  f'images are in {args.exclude_dir} and left out', logger='current')
+        left_out = {osp.splitext(osp.basename(img))[0]
+                    for img, _ in set(labeled) - set(pairs + (val or []))}
+        print_log(f'--exclude-dir: {len(labeled) - len(pairs) - len(val or [])} of '
+                  f'{len(labeled)} labeled images are in {args.exclude_dir} and left out',
+                  logger='current')
     if val is not None:
         return pairs[:args.max_train_images], val[:args.max_val_images]
     lists = {k: read_list(getattr(args, k)) for k in ('train_list', 'val_list')}
     for key, listed in lists.items():
-        gone = sorted(set(listed or []) & (labeled - stems(pairs)))
+        gone = sorted(set(listed or []) & left_out)
         if gone:
             raise ValueError(f'--{key.replace("_", "-")} {getattr(args, key)} names images '
                              f'that --exclude-dir leaves out: {gone[:5]}')
