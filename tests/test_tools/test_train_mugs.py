@@ -59,6 +59,8 @@ def test_demo_trains_logs_and_writes_a_vit_backbone(uninterrupted):
                              if k.startswith(prefix)}, strict=True)
     assert not torch.equal(ep2['backbone.patch_embed.projection.weight'],
                            ep2['momentum_encoder.module.backbone.patch_embed.projection.weight'])
+    # The position embedding starts from the sin-cos table and is learned (SinCosInitViT).
+    assert not torch.equal(ep2['backbone.pos_embed'], ep1['backbone.pos_embed'])
     # queues: 2 steps x 2 teacher crops x 2 images per epoch
     assert int(ep1['ids_head.queue.ptr']) == 8 and int(ep2['ids_head.queue.ptr']) == 16
     # GDS prototypes frozen in epoch 1: the student's never moved, so the teacher's EMA

@@ -14,7 +14,11 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         to_rgb=True),
     backbone=dict(
-        type='VisionTransformer',  # learned position embedding
+        # mmpretrain's ViT with MoCo v3's initialisation (2-D sin-cos table, qkv and
+        # patch ranges) and the position embedding learned from there (spec §2):
+        # from mmpretrain's default start, attention is uniform and the CLS-token
+        # losses make every patch token alike (docs/mugs.md, "Initialisation").
+        type='SinCosInitViT',
         arch='deit-small',
         img_size=224,
         patch_size=16,
