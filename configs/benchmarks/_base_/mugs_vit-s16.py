@@ -1,6 +1,7 @@
 # The Mugs ViT-S/16 backbone for fine-tuning: MGC's (mgc_vit-s16.py: same class, width,
 # depth, pyramid, drop path and strict loading) with 6 attention heads instead of 8.
-# Mugs pretrains mmpretrain's VisionTransformer 'deit-small' (configs/_base_/models/
+# Mugs pretrains mgc_mm's SinCosInitViT, mmpretrain's VisionTransformer 'deit-small' with
+# MoCo v3's initialisation and the same keys (configs/_base_/models/
 # mugs_vit-small-p16.py): 384 wide, 12 layers, 6 heads, MLP 1536, qkv bias, learned
 # position embedding, LN eps 1e-6, final norm -- all of it MGC's ViT-S but the head count,
 # which the weights do not show (attn.qkv is 3*384 x 384 for any number of heads). So it

@@ -13,8 +13,8 @@ class SinCosInitViT(MoCoV3ViT):
     class keeps that initialisation but leaves the position embedding trainable, for
     methods whose recipe learns it (Mugs, spec §2). Why the start matters: with
     mmpretrain's default ``VisionTransformer`` initialisation (a 0.02-std position
-    embedding, default-range qkv) every attention map of a ViT-S is within 0.5 % of
-    uniform entropy, so an objective on the CLS token moves every patch token the
+    embedding, default-range qkv) the mean attention entropy of a ViT-S is within
+    1 % of uniform, so an objective on the CLS token moves every patch token the
     same way; docs/mugs.md gives the measurement.
 
     Checkpoints have ``VisionTransformer``'s keys: they load into mmpretrain's

@@ -1,3 +1,4 @@
+import glob
 import os.path as osp
 
 import torch
@@ -15,8 +16,8 @@ KW = dict(arch=ARCH, img_size=64, patch_size=16, norm_cfg=dict(type='LN', eps=1e
           final_norm=True, out_type='cls_token')
 
 
-def build(seed=0, **kw):
-    torch.manual_seed(seed)
+def build(**kw):
+    torch.manual_seed(0)
     vit = MODELS.build(dict(type='SinCosInitViT', **KW, **kw))
     vit.init_weights()
     return vit
@@ -59,7 +60,9 @@ def test_weights_load_strictly_into_mmpretrain_vit():
 
 
 def test_mugs_configs_use_it():
-    # Every Mugs config (S, B, L, demo) reaches its backbone through this base; that
-    # the demo trains the table is checked in test_train_mugs.py.
-    cfg = Config.fromfile(osp.join(REPO, 'configs', '_base_', 'models', 'mugs_vit-small-p16.py'))
-    assert cfg.model.backbone.type == 'SinCosInitViT'
+    # Every Mugs pretraining config (S, B, L, COCO, demo); that the demo trains the
+    # table is checked in test_train_mugs.py.
+    paths = sorted(glob.glob(osp.join(REPO, 'configs', 'mugs', '*.py')))
+    assert len(paths) >= 5
+    for path in paths:
+        assert Config.fromfile(path).model.backbone.type == 'SinCosInitViT', path
